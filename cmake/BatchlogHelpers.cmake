@@ -1,0 +1,41 @@
+# Helpers that make the build state the architecture (shared style G14): one target per
+# module, explicit dependencies, the same warnings on every target.
+
+function(batchlog_apply_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wconversion -Wswitch
+                                           -Wno-sign-conversion)
+  if(BATCHLOG_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(BATCHLOG_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# batchlog_add_library(NAME store SRCS a.cc b.cc DEPS batchlog::events RocksDB::rocksdb
+#                      PUBLIC_DEPS batchlog::base)
+# Creates batchlog_<NAME> with the alias batchlog::<NAME>. Include paths are written from
+# the repository root ("src/store/event_log_writer.h"), so every module shares one root.
+function(batchlog_add_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;PUBLIC_DEPS" ${ARGN})
+  set(target batchlog_${ARG_NAME})
+  add_library(${target} STATIC ${ARG_SRCS})
+  add_library(batchlog::${ARG_NAME} ALIAS ${target})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} PUBLIC ${ARG_PUBLIC_DEPS})
+  batchlog_apply_warnings(${target})
+endfunction()
+
+# batchlog_add_test(NAME store_test SRCS a_test.cc DEPS batchlog::store LABELS store)
+# One Catch2 binary per module; catch_discover_tests makes every TEST_CASE a CTest test.
+function(batchlog_add_test)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} batchlog::test_support)
+  batchlog_apply_warnings(${ARG_NAME})
+  catch_discover_tests(${ARG_NAME}
+    TEST_PREFIX "${ARG_NAME}: "
+    PROPERTIES LABELS "${ARG_LABELS}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()

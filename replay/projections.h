@@ -1,0 +1,23 @@
+// Projections: every view replay maintains, folded together from one event stream, and the
+// seq they cover. The Replayer advances them; snapshot_codec.h persists them.
+//
+// Ownership: a plain value, copyable and movable. Thread-safety: none.
+#pragma once
+
+#include <cstdint>
+
+#include "replay/manifest_projection.h"
+#include "replay/run_state_projection.h"
+
+namespace batchlog::replay {
+
+struct Projections {
+  RunState run_state;
+  ManifestState manifest;
+  // The last seq folded into every projection (0 = none).
+  std::uint64_t last_seq = 0;
+
+  bool operator==(const Projections&) const = default;
+};
+
+}  // namespace batchlog::replay

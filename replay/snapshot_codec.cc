@@ -1,0 +1,483 @@
+#include "replay/snapshot_codec.h"
+
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "replay/hash.h"
+
+namespace batchlog::replay {
+namespace {
+
+constexpr std::uint64_t kChecksumSeed = 0x736e617073686f74ULL;
+static_assert(kSnapshotMagic.size() == 8);
+static_assert(sizeof(RunCounters) == kRunCounterCount * sizeof(std::uint64_t),
+              "a new counter must be added to the snapshot codec");
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+
+  void Varint(std::uint64_t value) {
+    while (value >= 0x80) {
+      out_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+      value >>= 7;
+    }
+    out_.push_back(static_cast<char>(value));
+  }
+  void Signed(std::int64_t value) {
+    Varint((static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63));
+  }
+  // kNoIndex is written as 0, index i as i + 1.
+  void Index(std::uint32_t index) { Varint(index == kNoIndex ? 0 : std::uint64_t{index} + 1); }
+  void Byte(std::uint8_t value) { out_.push_back(static_cast<char>(value)); }
+  void Bool(bool value) { Byte(value ? 1 : 0); }
+  void String(std::string_view value) {
+    Varint(value.size());
+    out_.append(value);
+  }
+  void Fixed(std::uint64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Reads a body; after the first error every read returns zero and ok() stays false, so
+// decoding loops bounded by counts already read terminate without extra checks.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  bool ok() const { return ok_; }
+  bool AtEnd() const { return pos_ == in_.size(); }
+  std::size_t remaining() const { return in_.size() - pos_; }
+  void Fail() {
+    ok_ = false;
+    pos_ = in_.size();
+  }
+
+  std::uint64_t Varint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) {
+        Fail();
+        return 0;
+      }
+      const auto byte = static_cast<std::uint8_t>(in_[pos_++]);
+      if (shift == 63 && byte > 1) break;
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    Fail();
+    return 0;
+  }
+  std::int64_t Signed() {
+    const std::uint64_t raw = Varint();
+    return static_cast<std::int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
+  }
+  std::uint32_t U32() { return Bounded<std::uint32_t>(std::numeric_limits<std::uint32_t>::max()); }
+  std::uint16_t U16() { return Bounded<std::uint16_t>(std::numeric_limits<std::uint16_t>::max()); }
+  std::uint32_t Index() {
+    const std::uint64_t raw = Varint();
+    if (raw == 0) return kNoIndex;
+    if (raw - 1 >= kNoIndex) {
+      Fail();
+      return 0;
+    }
+    return static_cast<std::uint32_t>(raw - 1);
+  }
+  std::uint8_t Byte() {
+    if (pos_ >= in_.size()) {
+      Fail();
+      return 0;
+    }
+    return static_cast<std::uint8_t>(in_[pos_++]);
+  }
+  bool Bool() {
+    const std::uint8_t value = Byte();
+    if (value > 1) Fail();
+    return value == 1;
+  }
+  std::string_view Bytes(std::uint64_t size) {
+    if (size > remaining()) {
+      Fail();
+      return {};
+    }
+    const std::string_view out = in_.substr(pos_, static_cast<std::size_t>(size));
+    pos_ += static_cast<std::size_t>(size);
+    return out;
+  }
+  std::string String() { return std::string(Bytes(Varint())); }
+  // A count of elements that take at least `min_bytes` each: larger than the rest of the
+  // body can hold means damage, and must not become a huge allocation.
+  std::uint32_t Count(std::size_t min_bytes) {
+    const std::uint64_t count = Varint();
+    if (count > remaining() / min_bytes || count >= kNoIndex) {
+      Fail();
+      return 0;
+    }
+    return static_cast<std::uint32_t>(count);
+  }
+
+ private:
+  template <typename T>
+  T Bounded(std::uint64_t max) {
+    const std::uint64_t value = Varint();
+    if (value > max) {
+      Fail();
+      return 0;
+    }
+    return static_cast<T>(value);
+  }
+
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+std::uint64_t LoadFixed(std::string_view bytes, std::size_t offset, int size) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < size; ++i) {
+    value |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[offset + i])) << (8 * i);
+  }
+  return value;
+}
+
+// --- encoding ----------------------------------------------------------------------------
+
+void PutIdTable(Writer& out, const IdTable& table) {
+  out.Varint(table.size());
+  for (const std::uint32_t scope : table.scopes()) out.Varint(scope);
+  std::uint32_t begin = 0;
+  for (const std::uint32_t end : table.ends()) {
+    out.Varint(end - begin);
+    begin = end;
+  }
+  out.String(table.arena());
+}
+
+void PutLifecycle(Writer& out, const Lifecycle& state) {
+  out.String(state.run_id);
+  out.Byte(static_cast<std::uint8_t>(state.run_status));
+  PutIdTable(out, state.workflows);
+  PutIdTable(out, state.stages);
+  for (const StageRecord& record : state.stage_records) out.Bool(record.completed);
+  PutIdTable(out, state.providers);
+  PutIdTable(out, state.error_codes);
+
+  const RequestTable& requests = state.requests;
+  PutIdTable(out, requests.ids);
+  for (const RequestStatus status : requests.status) out.Byte(static_cast<std::uint8_t>(status));
+  for (const std::uint16_t attempt : requests.attempt) out.Varint(attempt);
+  for (const std::uint8_t flags : requests.flags) out.Byte(flags);
+  for (const std::uint32_t batch : requests.last_batch) out.Index(batch);
+  for (const std::uint32_t error : requests.last_error) out.Index(error);
+
+  PutIdTable(out, state.batches.keys);
+  for (const BatchRecord& record : state.batches.records) {
+    out.Varint(record.stage);
+    out.Index(record.provider);
+    out.Varint(record.planned_seq);
+    out.Varint(record.member_count);
+    out.Varint(record.min_attempt);
+    out.Varint(record.max_attempt);
+    out.Byte(static_cast<std::uint8_t>(record.phase));
+    out.Signed(record.status);
+    out.Bool(record.adopted);
+    out.Varint(record.results);
+    out.String(record.provider_batch_id);
+    out.String(record.file_id);
+  }
+  out.Varint(state.batches.members.size());
+  for (const std::uint32_t request : state.batches.members) out.Varint(request);
+}
+
+void PutRunState(Writer& out, const RunState& state) {
+  out.String(state.run_name);
+  out.String(state.config_sha256);
+  out.String(state.batchlog_version);
+  out.Varint(state.random_seed);
+  out.String(state.end_reason);
+  out.String(state.end_code);
+  out.Bool(state.resumable);
+  for (const std::uint64_t ordinal : state.request_ordinal) out.Varint(ordinal);
+  for (const std::uint32_t group : state.request_retry_group) out.Index(group);
+  out.Varint(state.retry_groups.size());
+  for (const RetryGroup& group : state.retry_groups) {
+    out.Varint(group.stage);
+    out.Varint(group.attempt);
+    out.Signed(group.not_before_unix_us);
+    out.Varint(group.member_count);
+  }
+  out.Varint(state.retry_members.size());
+  for (const std::uint32_t request : state.retry_members) out.Varint(request);
+  const RunCounters& c = state.counters;
+  for (const std::uint64_t value :
+       {c.events, c.requests_planned, c.batches_planned, c.files_uploaded, c.batches_submitted,
+        c.batches_adopted, c.submits_rejected, c.polls, c.batches_ended,
+        c.batches_ended_unsuccessfully, c.results_succeeded, c.results_failed, c.results_duplicate,
+        c.batches_ingested, c.retries_scheduled, c.requests_abandoned, c.quota_warnings,
+        c.stages_completed}) {
+    out.Varint(value);
+  }
+  out.Bool(state.quota_holding);
+}
+
+void PutManifest(Writer& out, const ManifestState& state) {
+  out.Varint(state.generated_at_seq);
+  out.Varint(state.usage.size());
+  for (const StageUsage& usage : state.usage) {
+    out.Varint(usage.input_tokens);
+    out.Varint(usage.output_tokens);
+  }
+}
+
+// --- decoding ----------------------------------------------------------------------------
+
+base::Status Damaged(std::string_view what) {
+  return base::DataLossError("snapshot is damaged: " + std::string(what));
+}
+
+bool GetIdTable(Reader& in, IdTable& table) {
+  const std::uint32_t count = in.Count(2);  // a scope and a length, at least a byte each
+  std::vector<std::uint32_t> scopes(count);
+  for (std::uint32_t& scope : scopes) scope = in.U32();
+  std::vector<std::uint32_t> lengths(count);
+  std::uint64_t total = 0;
+  for (std::uint32_t& length : lengths) {
+    length = in.U32();
+    total += length;
+  }
+  const std::string arena = in.String();
+  if (!in.ok() || total != arena.size()) return false;
+  table.Reserve(count, arena.size());
+  std::size_t offset = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (table.Append(scopes[i], std::string_view(arena).substr(offset, lengths[i])) != i) {
+      return false;
+    }
+    offset += lengths[i];
+  }
+  return table.IndexAll();  // false for a repeated id
+}
+
+base::Status GetLifecycle(Reader& in, Lifecycle& state) {
+  state.run_id = in.String();
+  const std::uint8_t run_status = in.Byte();
+  if (run_status >= kRunStatusCount) return Damaged("run status");
+  state.run_status = static_cast<RunStatus>(run_status);
+  if (!GetIdTable(in, state.workflows)) return Damaged("workflow table");
+  if (!GetIdTable(in, state.stages)) return Damaged("stage table");
+  for (std::uint32_t stage = 0; stage < state.stages.size(); ++stage) {
+    const std::uint32_t workflow = state.stages.scope(stage);
+    if (workflow >= state.workflows.size()) return Damaged("stage of an unknown workflow");
+    state.stage_records.push_back(StageRecord{.workflow = workflow, .completed = in.Bool()});
+  }
+  if (!GetIdTable(in, state.providers)) return Damaged("provider table");
+  if (!GetIdTable(in, state.error_codes)) return Damaged("error code table");
+
+  RequestTable& requests = state.requests;
+  if (!GetIdTable(in, requests.ids)) return Damaged("request table");
+  const std::uint32_t count = requests.size();
+  for (std::uint32_t request = 0; request < count; ++request) {
+    if (requests.ids.scope(request) >= state.stages.size()) {
+      return Damaged("request of an unknown stage");
+    }
+  }
+  requests.status.resize(count);
+  requests.attempt.resize(count);
+  requests.flags.resize(count);
+  requests.last_batch.resize(count);
+  requests.last_error.resize(count);
+  for (RequestStatus& status : requests.status) {
+    const std::uint8_t value = in.Byte();
+    if (value >= kRequestStatusCount) return Damaged("request status");
+    status = static_cast<RequestStatus>(value);
+  }
+  for (std::uint16_t& attempt : requests.attempt) attempt = in.U16();
+  for (std::uint8_t& flags : requests.flags) {
+    flags = in.Byte();
+    if ((flags & ~kKnownFlagBits) != 0 ||
+        !events::v1::AbandonReason_IsValid(flags >> kAbandonReasonShift)) {
+      return Damaged("request flags");
+    }
+  }
+  for (std::uint32_t& batch : requests.last_batch) batch = in.Index();
+  for (std::uint32_t& error : requests.last_error) {
+    error = in.Index();
+    if (error != kNoIndex && error >= state.error_codes.size()) return Damaged("error code index");
+  }
+
+  BatchTable& batches = state.batches;
+  if (!GetIdTable(in, batches.keys)) return Damaged("batch table");
+  batches.records.resize(batches.keys.size());
+  std::uint64_t member_begin = 0;
+  for (BatchRecord& record : batches.records) {
+    record.stage = in.U32();
+    record.provider = in.Index();
+    record.planned_seq = in.Varint();
+    record.member_count = in.U32();
+    record.min_attempt = in.U16();
+    record.max_attempt = in.U16();
+    const std::uint8_t phase = in.Byte();
+    const std::int64_t status = in.Signed();
+    record.adopted = in.Bool();
+    record.results = in.U32();
+    record.provider_batch_id = in.String();
+    record.file_id = in.String();
+    if (!in.ok()) return Damaged("batch record");
+    if (record.stage >= state.stages.size() ||
+        (record.provider != kNoIndex && record.provider >= state.providers.size()) ||
+        record.min_attempt > record.max_attempt || phase >= kBatchPhaseCount ||
+        status < std::numeric_limits<std::int32_t>::min() ||
+        status > std::numeric_limits<std::int32_t>::max()) {
+      return Damaged("batch record");
+    }
+    record.phase = static_cast<BatchPhase>(phase);
+    record.status = static_cast<events::v1::BatchStatus>(status);
+    record.member_begin = static_cast<std::uint32_t>(member_begin);
+    member_begin += record.member_count;
+    if (member_begin > std::numeric_limits<std::uint32_t>::max()) return Damaged("batch members");
+  }
+  const std::uint32_t members = in.Count(1);
+  if (members != member_begin) return Damaged("batch member count");
+  batches.members.resize(members);
+  for (std::uint32_t& request : batches.members) {
+    request = in.U32();
+    if (request >= count) return Damaged("batch member");
+  }
+  for (const std::uint32_t batch : requests.last_batch) {
+    if (batch != kNoIndex && batch >= batches.size()) return Damaged("batch index");
+  }
+  if (!in.ok()) return Damaged("truncated lifecycle");
+  state.RecomputeStageCounters();
+  return base::Status::Ok();
+}
+
+base::Status GetRunState(Reader& in, RunState& state) {
+  state.run_name = in.String();
+  state.config_sha256 = in.String();
+  state.batchlog_version = in.String();
+  state.random_seed = in.Varint();
+  state.end_reason = in.String();
+  state.end_code = in.String();
+  state.resumable = in.Bool();
+  const std::uint32_t requests = state.lifecycle.requests.size();
+  state.request_ordinal.resize(requests);
+  for (std::uint64_t& ordinal : state.request_ordinal) ordinal = in.Varint();
+  state.request_retry_group.resize(requests);
+  for (std::uint32_t& group : state.request_retry_group) group = in.Index();
+
+  const std::uint32_t groups = in.Count(4);
+  state.retry_groups.resize(groups);
+  std::uint64_t member_begin = 0;
+  for (RetryGroup& group : state.retry_groups) {
+    group.stage = in.U32();
+    group.attempt = in.U16();
+    group.not_before_unix_us = in.Signed();
+    group.member_count = in.U32();
+    if (group.stage >= state.lifecycle.stages.size()) return Damaged("retry group stage");
+    group.member_begin = static_cast<std::uint32_t>(member_begin);
+    member_begin += group.member_count;
+    if (member_begin > std::numeric_limits<std::uint32_t>::max()) return Damaged("retry members");
+  }
+  const std::uint32_t members = in.Count(1);
+  if (members != member_begin) return Damaged("retry member count");
+  state.retry_members.resize(members);
+  for (std::uint32_t& request : state.retry_members) {
+    request = in.U32();
+    if (request >= requests) return Damaged("retry member");
+  }
+  for (const std::uint32_t group : state.request_retry_group) {
+    if (group == kNoIndex) continue;
+    if (group >= groups) return Damaged("retry group index");
+    ++state.retry_groups[group].pending;
+  }
+  RunCounters& c = state.counters;
+  for (std::uint64_t* value :
+       {&c.events, &c.requests_planned, &c.batches_planned, &c.files_uploaded, &c.batches_submitted,
+        &c.batches_adopted, &c.submits_rejected, &c.polls, &c.batches_ended,
+        &c.batches_ended_unsuccessfully, &c.results_succeeded, &c.results_failed,
+        &c.results_duplicate, &c.batches_ingested, &c.retries_scheduled, &c.requests_abandoned,
+        &c.quota_warnings, &c.stages_completed}) {
+    *value = in.Varint();
+  }
+  state.quota_holding = in.Bool();
+  if (!in.ok()) return Damaged("truncated run state");
+  return base::Status::Ok();
+}
+
+base::Status GetManifest(Reader& in, ManifestState& state) {
+  state.generated_at_seq = in.Varint();
+  const std::uint32_t stages = in.Count(2);
+  if (stages != state.lifecycle.stages.size()) return Damaged("manifest stage count");
+  state.usage.resize(stages);
+  for (StageUsage& usage : state.usage) {
+    usage.input_tokens = in.Varint();
+    usage.output_tokens = in.Varint();
+  }
+  if (!in.ok()) return Damaged("truncated manifest");
+  return base::Status::Ok();
+}
+
+}  // namespace
+
+std::uint64_t SnapshotChecksum(std::string_view body) { return Hash64(body, kChecksumSeed); }
+
+std::string EncodeSnapshot(const Projections& projections) {
+  std::string body;
+  Writer writer(body);
+  writer.Varint(projections.last_seq);
+  const bool shared = projections.run_state.lifecycle == projections.manifest.lifecycle;
+  writer.Bool(shared);
+  PutLifecycle(writer, projections.run_state.lifecycle);
+  if (!shared) PutLifecycle(writer, projections.manifest.lifecycle);
+  PutRunState(writer, projections.run_state);
+  PutManifest(writer, projections.manifest);
+
+  std::string out;
+  out.reserve(kSnapshotHeaderBytes + body.size());
+  out.append(kSnapshotMagic);
+  Writer header(out);
+  header.Fixed(kSnapshotVersion, 4);
+  header.Fixed(body.size(), 8);
+  header.Fixed(SnapshotChecksum(body), 8);
+  out.append(body);
+  return out;
+}
+
+base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
+  if (bytes.size() < kSnapshotHeaderBytes) return Damaged("shorter than its header");
+  if (bytes.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) return Damaged("bad magic");
+  const std::uint64_t version = LoadFixed(bytes, 8, 4);
+  if (version != kSnapshotVersion) {
+    return Damaged("unknown version " + std::to_string(version));
+  }
+  const std::uint64_t body_size = LoadFixed(bytes, 12, 8);
+  const std::string_view body = bytes.substr(kSnapshotHeaderBytes);
+  if (body_size != body.size()) {
+    return Damaged("body is " + std::to_string(body.size()) + " bytes, header says " +
+                   std::to_string(body_size));
+  }
+  if (LoadFixed(bytes, 20, 8) != SnapshotChecksum(body)) return Damaged("checksum mismatch");
+
+  Reader in(body);
+  Projections projections;
+  projections.last_seq = in.Varint();
+  const bool shared = in.Bool();
+  BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.run_state.lifecycle));
+  if (shared) {
+    projections.manifest.lifecycle = projections.run_state.lifecycle;
+  } else {
+    BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.manifest.lifecycle));
+  }
+  BATCHLOG_RETURN_IF_ERROR(GetRunState(in, projections.run_state));
+  BATCHLOG_RETURN_IF_ERROR(GetManifest(in, projections.manifest));
+  if (!in.ok() || !in.AtEnd()) return Damaged("trailing bytes after the body");
+  return projections;
+}
+
+}  // namespace batchlog::replay

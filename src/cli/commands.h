@@ -1,0 +1,17 @@
+// One function per subcommand; each adds itself to the app and, when run, sets
+// context.exit_code. The files are named after the subcommand (runs_command.cc, ...).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "src/cli/cli_context.h"
+
+namespace batchlog::cli {
+
+void AddRunsCommand(CLI::App& app, CliContext& context);
+void AddEventsCommand(CLI::App& app, CliContext& context);
+void AddManifestCommand(CLI::App& app, CliContext& context);
+void AddDemoCommand(CLI::App& app, CliContext& context);
+void AddSimCommand(CLI::App& app, CliContext& context);
+
+}  // namespace batchlog::cli

@@ -1,0 +1,41 @@
+// batchlog: the command line. Thin by design: parse flags, call the orchestrator, print.
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "src/cli/cli_context.h"
+#include "src/cli/commands.h"
+
+#ifndef BATCHLOG_VERSION
+#define BATCHLOG_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace batchlog::cli;
+  CliContext context;
+  if (const char* env_store = std::getenv("BATCHLOG_STORE"); env_store && *env_store) {
+    context.store = env_store;
+  }
+
+  CLI::App app{"batchlog: event-sourced orchestrator for staged LLM batch workflows"};
+  app.set_version_flag("--version", std::string("batchlog ") + BATCHLOG_VERSION);
+  app.add_option("--store", context.store,
+                 "Store directory holding one event log per run (env BATCHLOG_STORE)");
+  app.require_subcommand(1);
+
+  AddRunsCommand(app, context);
+  AddEventsCommand(app, context);
+  AddManifestCommand(app, context);
+  AddDemoCommand(app, context);
+  AddSimCommand(app, context);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    // --help and --version are "errors" to CLI11 with code 0; everything else is usage.
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return context.exit_code;
+}

@@ -1,0 +1,62 @@
+// RunReader: the read-only view of one run that `status`, `manifest`, `events` (and later
+// `history`) are built on. It opens the run's log as a RocksDB secondary, so it works while
+// the run's writer is going in another process, and it answers every question by replaying
+// the log: from the latest snapshot at or before the asked seq, then the tail (never a
+// different answer than a from-scratch replay; tests/replay proves the equivalence).
+//
+// Ownership: owns its EventLog handle. Not thread-safe; one per command.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "batchlog/events/v1/events.pb.h"
+#include "replay/projections.h"
+#include "src/base/result.h"
+#include "src/base/status.h"
+#include "src/store/event_log.h"
+#include "src/store/store.h"
+
+namespace batchlog::orchestrator {
+
+inline constexpr std::uint64_t kLatestSeq = std::numeric_limits<std::uint64_t>::max();
+
+// Lists the runs of the store at `store_root` (a path that is not a store is an error).
+base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::path& store_root);
+
+class RunReader {
+ public:
+  static base::Result<RunReader> Open(const std::filesystem::path& store_root,
+                                      std::string_view run_id);
+
+  const std::string& run_id() const;
+  std::uint64_t last_seq() const;
+
+  // Calls `visit` for each event with from_seq <= seq <= to_seq, in order; stops early when
+  // visit returns false. A damaged log stops the visit with kDataLoss naming run and seq.
+  base::Status VisitEvents(std::uint64_t from_seq, std::uint64_t to_seq,
+                           const std::function<bool(const events::v1::Event&)>& visit) const;
+
+  // The blob (request or response body) of the event at `seq`.
+  base::Result<std::string> ReadBlob(std::uint64_t seq) const;
+
+  // The projections as of `as_of_seq` (kLatestSeq = the whole log). Asking for a seq past
+  // the end of the log is kNotFound naming the last seq.
+  base::Result<replay::Projections> ReplayTo(std::uint64_t as_of_seq) const;
+
+  // The manifest JSON as of `as_of_seq`.
+  base::Result<std::string> Manifest(std::uint64_t as_of_seq) const;
+
+ private:
+  explicit RunReader(std::unique_ptr<store::EventLog> log) : log_(std::move(log)) {}
+  std::unique_ptr<store::EventLog> log_;
+};
+
+}  // namespace batchlog::orchestrator

@@ -1,0 +1,287 @@
+#include "src/store/run_database.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstdarg>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+#include "src/store/key_format.h"
+#include "src/store/rocksdb_status.h"
+
+namespace batchlog::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace kf = key_format;
+
+constexpr std::size_t kMiB = 1024 * 1024;
+
+// One codec on every level (flushes and the bottommost level included): LZ4 decompresses
+// fast enough that a replay scan stays CPU-bound on Protobuf decoding, not on
+// decompression. Debian's librocksdb links LZ4; the fallbacks only guard other builds.
+rocksdb::CompressionType ChosenCompression() {
+  static const rocksdb::CompressionType chosen = [] {
+    const auto supported = rocksdb::GetSupportedCompressions();
+    for (const auto preferred : {rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
+      for (const auto type : supported) {
+        if (type == preferred) return preferred;
+      }
+    }
+    return rocksdb::kNoCompression;
+  }();
+  return chosen;
+}
+
+// A logger that drops everything: a read-only instance must not rotate the LOG file of a
+// live writer (RocksDB would otherwise open STORE/runs/<id>/log/LOG as its own info log).
+class DiscardingLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+rocksdb::DBOptions MakeDbOptions(OpenMode mode, bool create, rocksdb::Env* env) {
+  rocksdb::DBOptions options;
+  options.env = env != nullptr ? env : rocksdb::Env::Default();
+  options.create_if_missing = create;
+  options.error_if_exists = create;
+  options.create_missing_column_families = create;
+  // Required by secondary instances; a run's database has few files, so keeping every
+  // table open costs little and saves re-opening files during long scans.
+  options.max_open_files = -1;
+  // The machine class has 2 cores; flush and compaction of an append-only log are light.
+  options.max_background_jobs = 2;
+  // Every Write reaches the WAL file before it returns; WriteOptions.sync decides the fsync.
+  options.manual_wal_flush = false;
+  // A crash can tear the tail of the WAL (a buffered step not yet synced). Recovery stops
+  // at the last whole WriteBatch, so a step is either entirely in the log or not at all.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Every column family shares the WAL; the rarely written ones (meta, snapshots) would
+  // otherwise pin old WAL files. Past this size RocksDB flushes them.
+  options.max_total_wal_size = 512 * kMiB;
+  // Smooth SST writes of flushes/compactions instead of one large writeback at the end.
+  options.bytes_per_sync = 1 * kMiB;
+  // Keep the info LOG small; a run can live for days.
+  options.keep_log_file_num = 3;
+  options.max_log_file_size = 8 * kMiB;
+  // No periodic stats work in the background of a latency-sensitive writer.
+  options.stats_dump_period_sec = 0;
+  options.stats_persist_period_sec = 0;
+  if (mode == OpenMode::kReadOnly) options.info_log = std::make_shared<DiscardingLogger>();
+  return options;
+}
+
+rocksdb::ColumnFamilyOptions MakeColumnFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                                     std::size_t write_buffer_bytes,
+                                                     std::size_t block_bytes) {
+  rocksdb::ColumnFamilyOptions options;
+  options.compression = ChosenCompression();
+  options.bottommost_compression = rocksdb::kDisableCompressionOption;  // = compression
+  options.compression_per_level.clear();
+  options.write_buffer_size = write_buffer_bytes;
+  options.target_file_size_base = write_buffer_bytes;
+  // Keys are appended in order, so compactions mostly move files down a level unchanged;
+  // dynamic level sizing keeps the tree shallow for a log that only grows.
+  options.level_compaction_dynamic_level_bytes = true;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Larger blocks than the 4 KiB default: reads are long forward scans, not point lookups,
+  // and larger blocks compress better.
+  table.block_size = block_bytes;
+  // No bloom filter: keys are dense sequential seqs, read by range scans (and point reads
+  // of payloads that exist); a filter would cost space and CPU and save nothing.
+  table.filter_policy = nullptr;
+  table.format_version = 5;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeColumnFamilies() {
+  // One small cache shared by the column families; replay scans bypass it (fill_cache
+  // false), so it mostly holds index blocks and recent payload and snapshot reads.
+  auto cache = rocksdb::NewLRUCache(32 * kMiB);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                        MakeColumnFamilyOptions(cache, 1 * kMiB, 4 * 1024));
+  // Events: lean (~100-200 bytes), the replay path.
+  families.emplace_back(std::string(kf::kEventsColumnFamily),
+                        MakeColumnFamilyOptions(cache, 64 * kMiB, 16 * 1024));
+  // Payloads: KBs each and most of the bytes; a larger memtable means fewer, larger flushes.
+  families.emplace_back(std::string(kf::kPayloadsColumnFamily),
+                        MakeColumnFamilyOptions(cache, 128 * kMiB, 64 * 1024));
+  // Meta: a handful of keys.
+  families.emplace_back(std::string(kf::kMetaColumnFamily),
+                        MakeColumnFamilyOptions(cache, 1 * kMiB, 4 * 1024));
+  // Snapshots: few, each possibly megabytes.
+  families.emplace_back(std::string(kf::kSnapshotsColumnFamily),
+                        MakeColumnFamilyOptions(cache, 32 * kMiB, 64 * 1024));
+  return families;
+}
+
+std::atomic<std::uint64_t> secondary_counter{0};
+
+// Removes secondary scratch directories left by processes that died without closing.
+void RemoveStaleSecondaryDirs(const fs::path& parent) {
+  std::error_code ec;
+  fs::directory_iterator it(parent, ec);
+  if (ec) return;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return;
+    const std::string name = it->path().filename().string();
+    long pid = 0;
+    const auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (err != std::errc() || end == name.data() || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+}  // namespace
+
+base::Result<std::unique_ptr<RunDatabase>> RunDatabase::Create(const fs::path& log_dir,
+                                                               const RunDatabaseOptions& options) {
+  return OpenImpl(log_dir, OpenMode::kReadWrite, /*create=*/true, options);
+}
+
+base::Result<std::unique_ptr<RunDatabase>> RunDatabase::Open(const fs::path& log_dir, OpenMode mode,
+                                                             const RunDatabaseOptions& options) {
+  return OpenImpl(log_dir, mode, /*create=*/false, options);
+}
+
+base::Result<std::unique_ptr<RunDatabase>> RunDatabase::OpenImpl(
+    const fs::path& log_dir, OpenMode mode, bool create, const RunDatabaseOptions& options) {
+  std::unique_ptr<RunDatabase> run(new RunDatabase());
+  run->mode_ = mode;
+  run->run_id_ = options.run_id;
+  run->context_ = "run '" + options.run_id + "' (store " + options.store_root.string() + ")";
+
+  const rocksdb::DBOptions db_options = MakeDbOptions(mode, create, options.env);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = MakeColumnFamilies();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status;
+  switch (mode) {
+    case OpenMode::kReadWrite:
+      status = rocksdb::DB::Open(db_options, log_dir.string(), families, &handles, &db);
+      break;
+    case OpenMode::kReadOnly:
+      status = rocksdb::DB::OpenForReadOnly(db_options, log_dir.string(), families, &handles, &db,
+                                            /*error_if_wal_file_exists=*/false);
+      break;
+    case OpenMode::kSecondary: {
+      const fs::path parent = log_dir.parent_path() / kf::kSecondaryDirName;
+      RemoveStaleSecondaryDirs(parent);
+      run->secondary_dir_ =
+          parent / (std::to_string(::getpid()) + "-" + std::to_string(secondary_counter++));
+      std::error_code ec;
+      fs::create_directories(run->secondary_dir_, ec);
+      if (ec) {
+        return base::InternalError(run->context_ + ": cannot create secondary directory " +
+                                   run->secondary_dir_.string() + ": " + ec.message());
+      }
+      status = rocksdb::DB::OpenAsSecondary(db_options, log_dir.string(),
+                                            run->secondary_dir_.string(), families, &handles, &db);
+      break;
+    }
+  }
+  if (!status.ok()) {
+    if (mode == OpenMode::kReadWrite && IsLockHeldError(status)) {
+      const char* holder =
+          IsLockHeldByThisProcess(status) ? "in this process" : "by another process";
+      return base::FailedPreconditionError("run '" + options.run_id +
+                                           "' is already open for writing " + holder + " (store " +
+                                           options.store_root.string() + ")");
+    }
+    return FromRocksDbStatus(status, "cannot open " + run->context_);
+  }
+  run->db_ = db;
+  run->default_ = handles[0];
+  run->events_ = handles[1];
+  run->payloads_ = handles[2];
+  run->meta_ = handles[3];
+  run->snapshots_ = handles[4];
+  return run;
+}
+
+RunDatabase::~RunDatabase() {
+  if (db_ != nullptr) {
+    for (auto* handle : {default_, events_, payloads_, meta_, snapshots_}) {
+      if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    // A close error (e.g. a background error after a failed write) leaves nothing to do: the
+    // WAL holds every acknowledged step and recovery replays it.
+    db_->Close().PermitUncheckedError();
+    delete db_;
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ignored;
+    fs::remove_all(secondary_dir_, ignored);
+  }
+}
+
+base::Result<std::uint64_t> RunDatabase::ReadLastSeq() const {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, events_));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), context_ + ": reading last seq"));
+    return std::uint64_t{0};
+  }
+  std::uint64_t seq = 0;
+  const rocksdb::Slice key = it->key();
+  if (!kf::DecodeSeqKey(std::string_view(key.data(), key.size()), &seq)) {
+    return base::DataLossError(context_ + ": last key of the events column family is " +
+                               std::to_string(key.size()) + " bytes (hex " + key.ToString(true) +
+                               "), not an 8-byte seq");
+  }
+  return seq;
+}
+
+base::Result<std::string> RunDatabase::ReadMeta(std::string_view key) const {
+  std::string value;
+  const rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), meta_, rocksdb::Slice(key.data(), key.size()), &value);
+  if (status.IsNotFound()) {
+    return base::NotFoundError(context_ + ": no '" + std::string(key) + "' in meta");
+  }
+  BATCHLOG_RETURN_IF_ERROR(
+      FromRocksDbStatus(status, context_ + ": reading meta '" + std::string(key) + "'"));
+  return value;
+}
+
+base::Status RunDatabase::CatchUp() {
+  if (mode_ != OpenMode::kSecondary) return base::Status::Ok();
+  return FromRocksDbStatus(db_->TryCatchUpWithPrimary(), context_ + ": catching up");
+}
+
+base::Status RunDatabase::Flush() {
+  if (mode_ != OpenMode::kReadWrite) return base::Status::Ok();
+  BATCHLOG_RETURN_IF_ERROR(
+      FromRocksDbStatus(db_->FlushWAL(/*sync=*/true), context_ + ": syncing the WAL"));
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  return FromRocksDbStatus(
+      db_->Flush(flush_options, {default_, events_, payloads_, meta_, snapshots_}),
+      context_ + ": flushing memtables");
+}
+
+}  // namespace batchlog::store
