@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -64,7 +63,6 @@ class PodVector {
   const T& operator[](std::size_t i) const { return data_[i]; }
   T& back() { return data_[size_ - 1]; }
   const T& back() const { return data_[size_ - 1]; }
-  operator std::span<const T>() const { return {data_, size_}; }  // NOLINT: like a view
 
   void push_back(const T& value) {
     if (size_ == capacity_) Grow(size_ + 1);

@@ -251,12 +251,12 @@ bool GetIdTable(Reader& in, IdTable& table) {
     length = in.U32();
     total += length;
   }
-  const std::string arena = in.String();
+  const std::string_view arena = in.Bytes(in.Varint());
   if (!in.ok() || total != arena.size()) return false;
   table.Reserve(count, arena.size());
   std::size_t offset = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
-    if (table.Append(scopes[i], std::string_view(arena).substr(offset, lengths[i])) != i) {
+    if (table.Append(scopes[i], arena.substr(offset, lengths[i])) != i) {
       return false;
     }
     offset += lengths[i];
@@ -423,15 +423,26 @@ base::Status GetManifest(Reader& in, ManifestState& state) {
   return base::Status::Ok();
 }
 
+// A generous guess of the body size, so the body is not copied as it grows.
+std::size_t EstimateBodyBytes(const Projections& projections, bool shared) {
+  const Lifecycle& lifecycle = projections.run_state.lifecycle;
+  const std::size_t per_request = 2 * 5 + 12;  // ids, lifecycle arrays, ordinal, group
+  const std::size_t one = lifecycle.requests.ids.arena().size() +
+                          lifecycle.requests.size() * per_request +
+                          lifecycle.batches.members.size() * 4 + lifecycle.batches.size() * 96;
+  return (shared ? one : 2 * one) + projections.run_state.retry_members.size() * 4 + 4096;
+}
+
 }  // namespace
 
 std::uint64_t SnapshotChecksum(std::string_view body) { return Hash64(body, kChecksumSeed); }
 
 std::string EncodeSnapshot(const Projections& projections) {
+  const bool shared = projections.run_state.lifecycle == projections.manifest.lifecycle;
   std::string body;
+  body.reserve(EstimateBodyBytes(projections, shared));
   Writer writer(body);
   writer.Varint(projections.last_seq);
-  const bool shared = projections.run_state.lifecycle == projections.manifest.lifecycle;
   writer.Bool(shared);
   PutLifecycle(writer, projections.run_state.lifecycle);
   if (!shared) PutLifecycle(writer, projections.manifest.lifecycle);

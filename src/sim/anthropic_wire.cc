@@ -75,9 +75,9 @@ std::string Field(std::string_view prefix, std::size_t index, std::string_view n
   return out;
 }
 
-// Why the Messages API would reject `params`, or nothing. A pure function of the params:
-// create records its verdict as the request's outcome, and the formatter asks again for
-// the message text. Covers the required fields and the batch-only restriction on stream.
+// Why the Messages API would reject `params`, or nothing. Create records the verdict as
+// the request's outcome (invalid_request) and spools the message for its result line.
+// Covers the required fields and the batch-only restriction on stream.
 std::optional<std::string> ParamsProblem(const nlohmann::json& params) {
   if (!params.is_object()) return "params: Input should be a valid dictionary";
   const auto model = params.find("model");
@@ -457,6 +457,8 @@ base::Result<SpooledRequests> SpoolCreateBody(std::string_view body, std::int64_
   std::size_t index = 0;
   while (cursor.Peek() != ']' && cursor.Peek() != '\0') {
     const std::string_view text = cursor.SkipValue();
+    // Unreachable for text accept() passed; a guard against looping in place.
+    if (text.empty()) return base::InvalidArgumentError("requests: Input should be a valid list");
     if (cursor.Peek() == ',') cursor.Advance();
     if (static_cast<std::int64_t>(index) >= requests_max) {
       std::size_t count = index + 1;
