@@ -17,6 +17,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kCancelled: return "CANCELLED";
     case StatusCode::kUnimplemented: return "UNIMPLEMENTED";
     case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kOutcomeUnknown: return "OUTCOME_UNKNOWN";
   }
   return "UNKNOWN_CODE";
 }
@@ -64,5 +65,6 @@ Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std::move(m
 Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+Status OutcomeUnknownError(std::string m) { return {StatusCode::kOutcomeUnknown, std::move(m)}; }
 
 }  // namespace batchlog::base

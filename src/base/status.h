@@ -33,6 +33,9 @@ enum class StatusCode : std::uint8_t {
   kCancelled,
   kUnimplemented,
   kInternal,
+  // A call that may have taken effect: a create whose response was lost (timeout, reset
+  // after the request was sent). Never retried blindly; the caller reconciles instead.
+  kOutcomeUnknown,
 };
 
 // Returns the canonical name, e.g. "DATA_LOSS".
@@ -91,6 +94,7 @@ Status DataLossError(std::string message);
 Status CancelledError(std::string message);
 Status UnimplementedError(std::string message);
 Status InternalError(std::string message);
+Status OutcomeUnknownError(std::string message);
 
 }  // namespace batchlog::base
 

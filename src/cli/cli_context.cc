@@ -19,7 +19,8 @@ int ExitCodeFor(const base::Status& status) {
     case StatusCode::kAborted:
     case StatusCode::kCancelled:
     case StatusCode::kUnimplemented:
-    case StatusCode::kInternal: return kExitFailure;
+    case StatusCode::kInternal:
+    case StatusCode::kOutcomeUnknown: return kExitFailure;
   }
   return kExitFailure;
 }

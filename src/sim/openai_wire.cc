@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/sim/deterministic_model.h"
+#include "src/sim/multipart_reader.h"
 #include "src/sim/sim_hash.h"
 #include "src/sim/wire_support.h"
 
@@ -577,16 +578,21 @@ std::optional<std::string> CheckMetadata(const json& metadata) {
 
 // ---- Routes ----
 
-// Reads and drops the request body, so a keep-alive connection stays in step. The
-// multipart reader must be used for multipart bodies (the plain one would hand the parser
-// empty callbacks).
+// Makes httplib hand over the raw body even when it is multipart. httplib picks its own
+// multipart parser from the Content-Type header at the moment the body is read; that parser
+// refuses bodies Node 18's fetch sends (multipart_reader.h) and then overwrites the
+// response status with 400. The Request is httplib's own non-const local, handed to routes
+// by const reference, so relabelling it here is safe.
+void ReadBodyRaw(const httplib::Request& request) {
+  auto& mutable_request = const_cast<httplib::Request&>(request);
+  mutable_request.headers.erase("Content-Type");
+  mutable_request.headers.emplace("Content-Type", "application/octet-stream");
+}
+
+// Reads and drops the request body, so a keep-alive connection stays in step.
 void DrainBody(const httplib::Request& request, const httplib::ContentReader& reader) {
-  if (request.is_multipart_form_data()) {
-    reader([](const httplib::MultipartFormData&) { return true; },
-           [](const char*, std::size_t) { return true; });
-  } else {
-    reader([](const char*, std::size_t) { return true; });
-  }
+  ReadBodyRaw(request);
+  reader([](const char*, std::size_t) { return true; });
 }
 
 void HandleUpload(SimContext& context, const httplib::Request& request, httplib::Response& response,
@@ -596,11 +602,14 @@ void HandleUpload(SimContext& context, const httplib::Request& request, httplib:
     DrainBody(request, reader);
     return;
   }
-  if (!request.is_multipart_form_data()) {
+  const auto boundary = MultipartReader::BoundaryOf(request.get_header_value("Content-Type"));
+  if (!boundary) {
     DrainBody(request, reader);
     InvalidRequest(response, "The request must be multipart/form-data with a 'file' part.", "file");
     return;
   }
+  // Our own multipart reader parses the raw body (multipart_reader.h says why).
+  ReadBodyRaw(request);
   const std::filesystem::path spool = context.registry.NewSpoolPath("upload");
   std::ofstream out;
   std::string current;
@@ -611,8 +620,9 @@ void HandleUpload(SimContext& context, const httplib::Request& request, httplib:
   std::int64_t bytes = 0;
   std::map<std::string, std::string> fields;
   const std::int64_t bytes_max = context.options.openai_upload_bytes_max;
-  const bool read_ok = reader(
-      [&](const httplib::MultipartFormData& part) {
+  MultipartReader multipart(
+      *boundary,
+      [&](const MultipartPartHeader& part) {
         current = part.name;
         if (current == "file") {
           if (have_file) return false;
@@ -626,14 +636,14 @@ void HandleUpload(SimContext& context, const httplib::Request& request, httplib:
         }
         return true;
       },
-      [&](const char* data, std::size_t length) {
+      [&](std::string_view data) {
         if (current == "file") {
-          bytes += static_cast<std::int64_t>(length);
+          bytes += static_cast<std::int64_t>(data.size());
           if (bytes > bytes_max) {
             too_large = true;
             return false;
           }
-          out.write(data, static_cast<std::streamsize>(length));
+          out.write(data.data(), static_cast<std::streamsize>(data.size()));
           if (!out) {
             write_failed = true;
             return false;
@@ -641,10 +651,14 @@ void HandleUpload(SimContext& context, const httplib::Request& request, httplib:
           return true;
         }
         std::string& field = fields[current];
-        if (field.size() + length > kFormFieldBytesMax) return false;
-        field.append(data, length);
+        if (field.size() + data.size() > kFormFieldBytesMax) return false;
+        field.append(data);
         return true;
       });
+  const bool body_read = reader([&](const char* data, std::size_t length) {
+    return multipart.Feed(std::string_view(data, length));
+  });
+  const bool read_ok = body_read && multipart.Finish();
   if (out.is_open()) out.close();
   const auto discard = [&] {
     std::error_code ignored;

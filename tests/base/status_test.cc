@@ -45,6 +45,7 @@ TEST_CASE("each factory makes its code, its canonical name and its retry meaning
       {CancelledError, StatusCode::kCancelled, "CANCELLED", false},
       {UnimplementedError, StatusCode::kUnimplemented, "UNIMPLEMENTED", false},
       {InternalError, StatusCode::kInternal, "INTERNAL", false},
+      {OutcomeUnknownError, StatusCode::kOutcomeUnknown, "OUTCOME_UNKNOWN", false},
   }));
   CAPTURE(row.name);
   const Status status = row.factory("run r1: event at seq 42");

@@ -45,5 +45,26 @@ TEST_CASE("a deleted file answers deleted:true and is gone afterwards", "[sim][o
   CHECK(harness.client().Get("/v1/files/" + id + "/content").status == 404);
 }
 
+// Node 18's fetch (undici) ends the body right after the closing "--boundary--".
+TEST_CASE("an upload whose closing boundary has no CRLF is accepted", "[sim][openai]") {
+  SimHarness harness;
+  const std::string content = testing::ChatLines(2);
+  const std::string body =
+      "--b0undary\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
+      "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.jsonl\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n" +
+      content + "\r\n--b0undary--";
+  const SimResponse upload =
+      harness.client().Post("/v1/files", body, "multipart/form-data; boundary=b0undary");
+  REQUIRE(upload.status == 200);
+  CHECK(upload.Json()["filename"] == "n.jsonl");
+  CHECK(harness.DownloadOrDie(upload.Json()["id"]) == content);
+
+  const SimResponse truncated = harness.client().Post(
+      "/v1/files", body.substr(0, body.size() - 12), "multipart/form-data; boundary=b0undary");
+  CHECK(truncated.status == 400);
+  CHECK(truncated.Json()["error"]["type"] == "invalid_request_error");
+}
+
 }  // namespace
 }  // namespace batchlog::sim
