@@ -217,11 +217,18 @@ base::Status CommitFailed(Lifecycle& state, const TrackedResult& result,
   if (code.empty()) code = "unknown";
   const std::uint32_t error = state.error_codes.Intern(0, code).first;
   if (error == kNoIndex) return TableFull(seq, "error code");
+  // Permanent failures and requests of a cancelled batch are final; the rest await a
+  // retry decision.
+  const bool cancelled = failed.error_class() == events::v1::ERROR_CLASS_CANCELLED;
   const bool permanent = failed.error_class() == events::v1::ERROR_CLASS_PERMANENT;
   const auto reason = static_cast<std::uint8_t>(
-      permanent ? events::v1::ABANDON_REASON_PERMANENT << kAbandonReasonShift : 0);
+      (permanent   ? events::v1::ABANDON_REASON_PERMANENT
+       : cancelled ? events::v1::ABANDON_REASON_CANCELLED
+                   : events::v1::ABANDON_REASON_UNSPECIFIED)
+      << kAbandonReasonShift);
   CommitResult(state, result,
-               permanent ? RequestStatus::kFailedFinal : RequestStatus::kFailedRetryableWaiting,
+               permanent || cancelled ? RequestStatus::kFailedFinal
+                                      : RequestStatus::kFailedRetryableWaiting,
                static_cast<std::uint8_t>(kFailedEver | reason));
   state.requests.last_error[result.request] = error;
   return base::Status::Ok();

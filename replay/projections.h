@@ -8,12 +8,14 @@
 
 #include "replay/manifest_projection.h"
 #include "replay/run_state_projection.h"
+#include "replay/stage_inputs_projection.h"
 
 namespace batchlog::replay {
 
 struct Projections {
   RunState run_state;
   ManifestState manifest;
+  StageInputs stage_inputs;
   // The last seq folded into every projection (0 = none).
   std::uint64_t last_seq = 0;
 

@@ -235,6 +235,16 @@ void PutManifest(Writer& out, const ManifestState& state) {
   }
 }
 
+// Planned seqs only grow, so they are stored as deltas; result seqs as they are.
+void PutStageInputs(Writer& out, const StageInputs& state) {
+  std::uint64_t previous = 0;
+  for (const std::uint64_t seq : state.planned_seq) {
+    out.Varint(seq - previous);
+    previous = seq;
+  }
+  for (const std::uint64_t seq : state.result_seq) out.Varint(seq);
+}
+
 // --- decoding ----------------------------------------------------------------------------
 
 base::Status Damaged(std::string_view what) {
@@ -423,10 +433,28 @@ base::Status GetManifest(Reader& in, ManifestState& state) {
   return base::Status::Ok();
 }
 
+base::Status GetStageInputs(Reader& in, std::uint64_t last_seq, std::uint32_t requests,
+                           StageInputs& state) {
+  state.planned_seq.resize(requests);
+  state.result_seq.resize(requests);
+  std::uint64_t previous = 0;
+  for (std::uint64_t& seq : state.planned_seq) {
+    seq = previous + in.Varint();
+    if (seq <= previous || seq > last_seq) return Damaged("request planned seq");
+    previous = seq;
+  }
+  for (std::uint64_t& seq : state.result_seq) {
+    seq = in.Varint();
+    if (seq > last_seq) return Damaged("request result seq");
+  }
+  if (!in.ok()) return Damaged("truncated stage inputs");
+  return base::Status::Ok();
+}
+
 // A generous guess of the body size, so the body is not copied as it grows.
 std::size_t EstimateBodyBytes(const Projections& projections, bool shared) {
   const Lifecycle& lifecycle = projections.run_state.lifecycle;
-  const std::size_t per_request = 2 * 5 + 12;  // ids, lifecycle arrays, ordinal, group
+  const std::size_t per_request = 2 * 5 + 16;  // ids, arrays, ordinal, group, seqs
   const std::size_t one = lifecycle.requests.ids.arena().size() +
                           lifecycle.requests.size() * per_request +
                           lifecycle.batches.members.size() * 4 + lifecycle.batches.size() * 96;
@@ -448,6 +476,7 @@ std::string EncodeSnapshot(const Projections& projections) {
   if (!shared) PutLifecycle(writer, projections.manifest.lifecycle);
   PutRunState(writer, projections.run_state);
   PutManifest(writer, projections.manifest);
+  PutStageInputs(writer, projections.stage_inputs);
 
   std::string out;
   out.reserve(kSnapshotHeaderBytes + body.size());
@@ -487,6 +516,9 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
   }
   BATCHLOG_RETURN_IF_ERROR(GetRunState(in, projections.run_state));
   BATCHLOG_RETURN_IF_ERROR(GetManifest(in, projections.manifest));
+  BATCHLOG_RETURN_IF_ERROR(GetStageInputs(in, projections.last_seq,
+                                          projections.run_state.lifecycle.requests.size(),
+                                          projections.stage_inputs));
   if (!in.ok() || !in.AtEnd()) return Damaged("trailing bytes after the body");
   return projections;
 }

@@ -2,11 +2,11 @@
 // latest snapshot instead of the whole log. The store keeps the bytes opaque in its
 // `snapshots` column family (docs/log-format.md); this header is where they are defined.
 //
-// Format, version 1 (all fixed-width integers little-endian):
+// Format, version 2 (all fixed-width integers little-endian):
 //
 //   offset  size  field
 //   0       8     magic "BLOGSNAP"
-//   8       4     version (1)
+//   8       4     version (2)
 //   12      8     body length in bytes
 //   20      8     checksum: Hash64(body, seed 0x736e617073686f74) (replay/hash.h)
 //   28      ...   body
@@ -18,7 +18,8 @@
 //   the run state's Lifecycle; the manifest's Lifecycle unless shared;
 //   the run state's own fields (run metadata, per-request ordinal and retry group, retry
 //   groups and their members, counters, quota flag); the manifest's own fields
-//   (generated_at_seq, per-stage usage).
+//   (generated_at_seq, per-stage usage); the stage inputs (per request, the RequestPlanned
+//   seq as a delta from the previous request's, then the latest result seq).
 // A Lifecycle is: run_id, run status; the id tables (workflows, stages, providers, error
 // codes, requests, batch keys; each as count, scopes, lengths, characters) with the
 // per-stage completed flags, per-request arrays and per-batch records and members.
@@ -44,7 +45,7 @@
 namespace batchlog::replay {
 
 inline constexpr std::string_view kSnapshotMagic = "BLOGSNAP";
-inline constexpr std::uint32_t kSnapshotVersion = 1;
+inline constexpr std::uint32_t kSnapshotVersion = 2;
 inline constexpr std::size_t kSnapshotHeaderBytes = 28;
 
 std::string EncodeSnapshot(const Projections& projections);

@@ -7,20 +7,26 @@ namespace batchlog::cli {
 int ExitCodeFor(const base::Status& status) {
   using base::StatusCode;
   switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kNotFound: return kExitNotFound;
-    case StatusCode::kDataLoss: return kExitDataLoss;
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kNotFound:
+      return kExitNotFound;
+    case StatusCode::kDataLoss:
+      return kExitDataLoss;
     case StatusCode::kInvalidArgument:
     case StatusCode::kFailedPrecondition:
-    case StatusCode::kAlreadyExists: return kExitInvalidInput;
+    case StatusCode::kAlreadyExists:
+      return kExitInvalidInput;
     case StatusCode::kUnavailable:
     case StatusCode::kResourceExhausted:
-    case StatusCode::kDeadlineExceeded: return kExitUnavailable;
+    case StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
     case StatusCode::kAborted:
     case StatusCode::kCancelled:
     case StatusCode::kUnimplemented:
     case StatusCode::kInternal:
-    case StatusCode::kOutcomeUnknown: return kExitFailure;
+    case StatusCode::kOutcomeUnknown:
+      return kExitFailure;
   }
   return kExitFailure;
 }

@@ -11,6 +11,10 @@ namespace batchlog::cli {
 void AddRunsCommand(CLI::App& app, CliContext& context);
 void AddEventsCommand(CLI::App& app, CliContext& context);
 void AddManifestCommand(CLI::App& app, CliContext& context);
+void AddRunCommand(CLI::App& app, CliContext& context);
+void AddResumeCommand(CLI::App& app, CliContext& context);
+void AddStatusCommand(CLI::App& app, CliContext& context);
+void AddResultsCommand(CLI::App& app, CliContext& context);
 void AddDemoCommand(CLI::App& app, CliContext& context);
 void AddSimCommand(CLI::App& app, CliContext& context);
 

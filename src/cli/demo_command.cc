@@ -1,15 +1,114 @@
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "src/cli/commands.h"
+#include "src/cli/demo_example.h"
+#include "src/cli/run_options.h"
+#include "src/orchestrator/run_session.h"
+#include "src/sim/emulator.h"
+#include "src/sim/fault_plan.h"
 
 namespace batchlog::cli {
+namespace {
 
-// UNFINISHED (issue 5): the demo needs the emulator (issue 3), the providers (issue 4) and
-// the workflow engine (issue 5). Until then it says so and fails, rather than pretending.
+// Simulated seconds per real second, for the emulator and the engine's waits alike: the
+// example's 30 s polls and retry delays become 0.3 s.
+constexpr double kDemoTimeScale = 100.0;
+
+// A little of everything the engine handles: transient failures that a retry cures, a
+// content-filter refusal that it must not retry, and a 429 on one batch create.
+constexpr std::string_view kDemoFaultPlan = R"(
+request_faults:
+  rates: {rate_limit: 0.04, server_error: 0.03, overloaded: 0.02, content_filter: 0.01}
+  transient_attempts_max: 1
+control_faults:
+  - {operation: create, kind: rate_limit, calls: [2], retry_after_s: 1}
+)";
+
+base::Status WriteFile(const std::filesystem::path& path, std::string_view content) {
+  std::error_code error;
+  std::filesystem::create_directories(path.parent_path(), error);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.flush();
+  if (!out) return base::UnavailableError("cannot write '" + path.string() + "'");
+  return base::Status::Ok();
+}
+
+void PrintSummary(const orchestrator::RunOutcome& outcome) {
+  std::ifstream in(outcome.manifest_path);
+  const nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
+  if (manifest.is_discarded()) return;
+  for (const auto& [workflow, stages] : manifest["workflows"].items()) {
+    for (const auto& [stage, facts] : stages.items()) {
+      std::printf(
+          "  %s/%s: %d of %d succeeded, %d failed at least once, %d recovered by "
+          "retry, %zu final failures\n",
+          workflow.c_str(), stage.c_str(), facts.value("succeeded", 0),
+          facts.value("total_requests", 0), facts.value("total_failures", 0),
+          facts.value("recovered_by_retry", 0),
+          facts.contains("final_failed_ids") ? facts["final_failed_ids"].size() : 0);
+    }
+  }
+}
+
+}  // namespace
+
 void AddDemoCommand(CLI::App& app, CliContext& context) {
   CLI::App* command = app.add_subcommand(
-      "demo", "Run the example workflow against the built-in emulator (not yet available)");
-  command->callback([&context] {
-    context.exit_code = ReportError(base::UnimplementedError(
-        "demo is not available yet: it arrives with the workflow engine (issue 5)"));
+      "demo",
+      "Run the example two-stage workflow (examples/math-paraphrase) against the built-in "
+      "emulator, with a few injected failures; no API key needed");
+  auto options = std::make_shared<RunOptions>();
+  AddRunOptions(*command, *options);
+  command->callback([&context, options] {
+    auto plan = sim::FaultPlan::Parse(kDemoFaultPlan);
+    if (!plan.ok()) {
+      context.exit_code = ReportError(plan.status());
+      return;
+    }
+    sim::EmulatorOptions sim_options;
+    sim_options.seed = options->seed != 0 ? options->seed : 1;
+    sim_options.time_scale = kDemoTimeScale;
+    sim_options.fault_plan = std::move(plan).value();
+    auto emulator = sim::Emulator::Start(sim_options);
+    if (!emulator.ok()) {
+      context.exit_code = ReportError(emulator.status());
+      return;
+    }
+    // The store first: it must be created in an empty directory.
+    if (const base::Status status = orchestrator::EnsureStore(context.store); !status.ok()) {
+      context.exit_code = ReportError(status);
+      return;
+    }
+    const std::filesystem::path example = context.store / "demo" / "math-paraphrase";
+    for (const auto& [path, content] :
+         {std::pair{example / "workflow.yaml", kDemoWorkflowYaml},
+          std::pair{example / "data" / "math.jsonl", kDemoDatasetJsonl}}) {
+      if (const base::Status status = WriteFile(path, content); !status.ok()) {
+        context.exit_code = ReportError(status);
+        return;
+      }
+    }
+    std::printf("batchlog demo: emulator at %s (time x%.0f); example at %s\n",
+                (*emulator)->base_url().c_str(), kDemoTimeScale, example.string().c_str());
+    std::fflush(stdout);
+    orchestrator::RunRequest request = PrepareRun(context, *options);
+    request.setup.base_url_override = (*emulator)->base_url();
+    request.setup.time_scale = kDemoTimeScale;
+    // The emulator accepts any key; a real one in the environment is never needed.
+    request.setup.lookup_env = [](const std::string&) -> std::optional<std::string> {
+      return "sk-batchlog-demo";
+    };
+    const auto outcome = orchestrator::StartRun(example / "workflow.yaml", request);
+    context.exit_code = FinishRun(outcome, *options, context);
+    if (outcome.ok()) PrintSummary(*outcome);
+    (*emulator)->Stop();
   });
 }
 

@@ -24,9 +24,13 @@ int main(int argc, char** argv) {
                  "Store directory holding one event log per run (env BATCHLOG_STORE)");
   app.require_subcommand(1);
 
+  AddRunCommand(app, context);
+  AddResumeCommand(app, context);
+  AddStatusCommand(app, context);
   AddRunsCommand(app, context);
   AddEventsCommand(app, context);
   AddManifestCommand(app, context);
+  AddResultsCommand(app, context);
   AddDemoCommand(app, context);
   AddSimCommand(app, context);
 

@@ -8,8 +8,7 @@
 namespace batchlog::cli {
 
 void AddManifestCommand(CLI::App& app, CliContext& context) {
-  CLI::App* command =
-      app.add_subcommand("manifest", "Regenerate a run's manifest from its log");
+  CLI::App* command = app.add_subcommand("manifest", "Regenerate a run's manifest from its log");
   struct Options {
     std::string run_id;
     std::uint64_t as_of_seq = orchestrator::kLatestSeq;

@@ -14,8 +14,7 @@ void AddRunsCommand(CLI::App& app, CliContext& context) {
       context.exit_code = ReportError(runs.status());
       return;
     }
-    std::printf("%-32s %-24s %-10s %10s  %s\n", "RUN_ID", "NAME", "STATUS", "LAST_SEQ",
-                "CREATED");
+    std::printf("%-32s %-24s %-10s %10s  %s\n", "RUN_ID", "NAME", "STATUS", "LAST_SEQ", "CREATED");
     for (const auto& run : *runs) {
       std::printf("%-32s %-24s %-10s %10llu  %s\n", run.run_id.c_str(), run.run_name.c_str(),
                   run.status.empty() ? "-" : run.status.c_str(),

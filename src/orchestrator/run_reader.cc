@@ -4,28 +4,9 @@
 #include <utility>
 
 #include "replay/manifest_projection.h"
-#include "replay/replayer.h"
-#include "replay/snapshot_codec.h"
+#include "src/orchestrator/log_replay.h"
 
 namespace batchlog::orchestrator {
-namespace {
-
-// Adapts the store's reader to the replayer's pull interface; store and replay know
-// nothing of each other (docs/architecture.md), so the orchestrator joins them.
-class LogEventSource final : public replay::EventSource {
- public:
-  explicit LogEventSource(std::unique_ptr<store::EventLogReader> reader)
-      : reader_(std::move(reader)) {}
-  const events::v1::Event* Next() override {
-    return reader_->Next() ? &reader_->event() : nullptr;
-  }
-  base::Status status() const override { return reader_->status(); }
-
- private:
-  std::unique_ptr<store::EventLogReader> reader_;
-};
-
-}  // namespace
 
 base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::path& store_root) {
   BATCHLOG_ASSIGN_OR_RETURN(store::Store store, store::Store::Open(store_root, false));
@@ -60,30 +41,7 @@ base::Result<std::string> RunReader::ReadBlob(std::uint64_t seq) const {
 }
 
 base::Result<replay::Projections> RunReader::ReplayTo(std::uint64_t as_of_seq) const {
-  const std::uint64_t last = log_->last_seq();
-  if (as_of_seq == kLatestSeq) as_of_seq = last;
-  if (as_of_seq > last) {
-    return base::NotFoundError("run '" + run_id() + "' has no seq " +
-                                      std::to_string(as_of_seq) + " (its last seq is " +
-                                      std::to_string(last) + ")");
-  }
-  replay::Projections projections;
-  BATCHLOG_ASSIGN_OR_RETURN(auto snapshot, log_->LatestSnapshot(as_of_seq));
-  if (snapshot.has_value()) {
-    auto decoded = replay::DecodeSnapshot(snapshot->bytes);
-    if (!decoded.ok()) {
-      return decoded.status().WithContext("run '" + run_id() + "': snapshot at seq " +
-                                          std::to_string(snapshot->seq));
-    }
-    projections = std::move(decoded).value();
-  }
-  store::ReadOptions options;
-  options.from_seq = projections.last_seq + 1;
-  options.to_seq = as_of_seq;
-  LogEventSource source(log_->NewReader(options));
-  replay::Replayer replayer(projections);
-  BATCHLOG_RETURN_IF_ERROR(replayer.Fold(source));
-  return projections;
+  return ReplayLog(*log_, as_of_seq);
 }
 
 base::Result<std::string> RunReader::Manifest(std::uint64_t as_of_seq) const {

@@ -21,12 +21,11 @@
 #include "replay/projections.h"
 #include "src/base/result.h"
 #include "src/base/status.h"
+#include "src/orchestrator/log_replay.h"
 #include "src/store/event_log.h"
 #include "src/store/store.h"
 
 namespace batchlog::orchestrator {
-
-inline constexpr std::uint64_t kLatestSeq = std::numeric_limits<std::uint64_t>::max();
 
 // Lists the runs of the store at `store_root` (a path that is not a store is an error).
 base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::path& store_root);

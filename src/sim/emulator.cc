@@ -75,6 +75,10 @@ base::Result<std::unique_ptr<Emulator>> Emulator::Start(const EmulatorOptions& o
   if (options.port < 0 || options.port > 65535) {
     return base::InvalidArgumentError("port must be in 0..65535");
   }
+  if (!options.path_prefix.empty() &&
+      (options.path_prefix.front() != '/' || options.path_prefix.back() == '/')) {
+    return base::InvalidArgumentError("path_prefix must start with '/' and not end with one");
+  }
 
   // A client that disappears mid-response must not kill the process with SIGPIPE; a
   // handler someone else installed stays.
@@ -128,6 +132,14 @@ base::Result<std::unique_ptr<Emulator>> Emulator::Start(const EmulatorOptions& o
 
   server.set_pre_routing_handler(
       [&context](const httplib::Request& request, httplib::Response& response) {
+        const std::string& prefix = context.options.path_prefix;
+        if (!prefix.empty() && request.path.size() > prefix.size() &&
+            request.path.compare(0, prefix.size(), prefix) == 0 &&
+            request.path[prefix.size()] == '/') {
+          // httplib routes on request.path after this handler, and hands it a request it
+          // owns as non-const, so rewriting the path here is the whole mount.
+          const_cast<httplib::Request&>(request).path.erase(0, prefix.size());
+        }
         EnsureRequestId(context, ApiOfPath(request.path), response);
         return httplib::Server::HandlerResponse::Unhandled;
       });

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "src/base/clock.h"
 #include "src/sim/batch_registry.h"
@@ -30,6 +31,10 @@ struct EmulatorOptions {
   std::filesystem::path spool_dir;
   // Worker threads serving connections. Default 8.
   int threads = 8;
+  // Also serve every route under this path prefix, e.g. "/compat" serves
+  // /compat/v1/batches as /v1/batches (an OpenAI-compatible service at another base path).
+  // Must start with '/' and not end with one. Default empty: routes at /v1/... only.
+  std::string path_prefix;
 
   // OpenAI limits (the reference's values by default; tests lower them).
   std::int64_t openai_input_bytes_max = 200LL * 1000 * 1000;   // per batch input file

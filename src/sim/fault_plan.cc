@@ -109,7 +109,8 @@ FaultPlan ParsePlan(const YAML::Node& root) {
     if (!node.IsMap()) throw PlanError{"request_faults: expected a mapping"};
     for (const auto& entry : node) {
       const auto key = entry.first.as<std::string>();
-      if (key != "rates" && key != "always_fail" && key != "transient_attempts_max") {
+      if (key != "rates" && key != "always_fail" && key != "transient_attempts_max" &&
+          key != "fail_first_attempts") {
         throw PlanError{"request_faults: unknown key '" + key + "'"};
       }
     }
@@ -143,6 +144,22 @@ FaultPlan ParsePlan(const YAML::Node& root) {
         }
       } else {
         throw PlanError{"request_faults.always_fail: expected a mapping or a list"};
+      }
+    }
+    if (const auto first = node["fail_first_attempts"]) {
+      if (!first.IsMap()) throw PlanError{"request_faults.fail_first_attempts: expected a mapping"};
+      for (const auto& entry : first) {
+        const auto id = entry.first.as<std::string>();
+        const std::string where = "request_faults.fail_first_attempts." + id;
+        CheckKeys(entry.second, where, {"kind", "attempts"});
+        if (!entry.second["kind"] || !entry.second["attempts"]) {
+          throw PlanError{where + ": needs kind and attempts"};
+        }
+        RequestFaults::FirstAttempts scripted;
+        scripted.kind = OutcomeField(entry.second["kind"].as<std::string>(), where);
+        scripted.attempts = entry.second["attempts"].as<std::int32_t>();
+        if (scripted.attempts < 1) throw PlanError{where + ".attempts: must be >= 1"};
+        faults.fail_first_attempts[id] = scripted;
       }
     }
     if (const auto max = node["transient_attempts_max"]) {
@@ -302,6 +319,10 @@ OutcomeKind FaultPlan::DecideRequestOutcome(std::uint64_t seed, std::string_view
   if (auto it = request_faults_.always_fail.find(custom_id);
       it != request_faults_.always_fail.end()) {
     return it->second;
+  }
+  if (auto it = request_faults_.fail_first_attempts.find(custom_id);
+      it != request_faults_.fail_first_attempts.end()) {
+    return attempt <= it->second.attempts ? it->second.kind : OutcomeKind::kNone;
   }
   const double u = HashToUnit(MixHash(seed, custom_id, static_cast<std::uint64_t>(attempt)));
   double cumulative = 0;

@@ -67,6 +67,12 @@ struct RequestFaults {
   std::array<double, kOutcomeKindCount> rates{};
   // custom_id -> kind, on every attempt (ignores transient_attempts_max).
   std::map<std::string, OutcomeKind, std::less<>> always_fail;
+  // custom_id -> kind on its first `attempts` attempts, success after (scripted retries).
+  struct FirstAttempts {
+    OutcomeKind kind = OutcomeKind::kNone;
+    std::int32_t attempts = 1;
+  };
+  std::map<std::string, FirstAttempts, std::less<>> fail_first_attempts;
   // When set, transient kinds (IsTransient) drawn from `rates` only strike on attempts
   // <= this; later attempts succeed.
   std::optional<std::int32_t> transient_attempts_max;

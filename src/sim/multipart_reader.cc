@@ -174,8 +174,10 @@ bool MultipartReader::Feed(std::string_view chunk) {
         state_ = State::kAfterDelimiter;
         break;
       }
-      case State::kDone: return true;
-      case State::kFailed: return false;
+      case State::kDone:
+        return true;
+      case State::kFailed:
+        return false;
     }
   }
 }

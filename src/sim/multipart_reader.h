@@ -49,8 +49,8 @@ class MultipartReader {
   bool Fail(std::string message);
   bool ParseHeaders(std::string_view block);
 
-  std::string dash_boundary_;   // "--" + boundary
-  std::string delimiter_;       // "\r\n--" + boundary
+  std::string dash_boundary_;  // "--" + boundary
+  std::string delimiter_;      // "\r\n--" + boundary
   PartBegin on_part_;
   PartData on_data_;
   State state_ = State::kPreamble;

@@ -156,6 +156,25 @@ TEST_CASE("always_fail custom_ids fail on every attempt", "[sim][fault_plan]") {
   }
 }
 
+TEST_CASE("fail_first_attempts fails a custom_id on its first N attempts only",
+          "[sim][fault_plan]") {
+  const FaultPlan plan = ParseOrDie(R"(
+request_faults:
+  fail_first_attempts:
+    twice: {kind: server_error, attempts: 2}
+    once: {kind: rate_limit, attempts: 1}
+)");
+  const std::uint64_t seed = TestSeed();
+  CHECK(plan.DecideRequestOutcome(seed, "twice", 1) == OutcomeKind::kServerError);
+  CHECK(plan.DecideRequestOutcome(seed, "twice", 2) == OutcomeKind::kServerError);
+  CHECK(plan.DecideRequestOutcome(seed, "twice", 3) == OutcomeKind::kNone);
+  CHECK(plan.DecideRequestOutcome(seed, "once", 1) == OutcomeKind::kRateLimit);
+  CHECK(plan.DecideRequestOutcome(seed, "once", 2) == OutcomeKind::kNone);
+  CHECK(plan.DecideRequestOutcome(seed, "other", 1) == OutcomeKind::kNone);
+  CHECK_FALSE(FaultPlan::Parse("request_faults: {fail_first_attempts: {x: {kind: timeout}}}")
+                  .ok());
+}
+
 TEST_CASE("batch and control faults strike the nth call of their api only", "[sim][fault_plan]") {
   FaultPlan plan;
   BatchFaultRule batch_rule;

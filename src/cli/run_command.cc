@@ -1,0 +1,48 @@
+#include <memory>
+#include <string>
+
+#include "src/cli/commands.h"
+#include "src/cli/run_options.h"
+#include "src/orchestrator/run_session.h"
+
+namespace batchlog::cli {
+
+void AddRunCommand(CLI::App& app, CliContext& context) {
+  CLI::App* command =
+      app.add_subcommand("run", "Start a workflow run (or continue the run --run-id names)");
+  struct Options {
+    std::string workflow;
+    std::string run_id;
+    RunOptions run;
+  };
+  auto options = std::make_shared<Options>();
+  command->add_option("WORKFLOW", options->workflow, "The workflow file (YAML)")->required();
+  command->add_option("--run-id", options->run_id,
+                      "Id of the run (default: <run_name>-<UTC time>); an existing run resumes");
+  AddRunOptions(*command, options->run);
+  command->callback([&context, options] {
+    orchestrator::RunRequest request = PrepareRun(context, options->run);
+    request.run_id = options->run_id;
+    context.exit_code =
+        FinishRun(orchestrator::StartRun(options->workflow, request), options->run, context);
+  });
+}
+
+void AddResumeCommand(CLI::App& app, CliContext& context) {
+  CLI::App* command = app.add_subcommand(
+      "resume", "Continue a stopped or crashed run from its log (a finished run is left as is)");
+  struct Options {
+    std::string run_id;
+    RunOptions run;
+  };
+  auto options = std::make_shared<Options>();
+  command->add_option("RUN_ID", options->run_id, "The run")->required();
+  AddRunOptions(*command, options->run);
+  command->callback([&context, options] {
+    const orchestrator::RunRequest request = PrepareRun(context, options->run);
+    context.exit_code =
+        FinishRun(orchestrator::ResumeRun(options->run_id, request), options->run, context);
+  });
+}
+
+}  // namespace batchlog::cli

@@ -1,0 +1,736 @@
+#include "src/orchestrator/executor.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "replay/snapshot_codec.h"
+#include "src/orchestrator/backoff.h"
+#include "src/orchestrator/kill_point.h"
+#include "src/providers/results_parser.h"
+
+namespace batchlog::orchestrator {
+namespace {
+
+namespace v1 = events::v1;
+using replay::kNoIndex;
+using replay::RequestStatus;
+
+v1::BatchStatus ToEventStatus(providers::BatchState state) {
+  return static_cast<v1::BatchStatus>(static_cast<int>(state));
+}
+
+v1::ErrorClass ToEventClass(providers::ErrorClass error_class) {
+  switch (error_class) {
+    case providers::ErrorClass::kRetryable:
+      return v1::ERROR_CLASS_RETRYABLE;
+    case providers::ErrorClass::kPermanent:
+      return v1::ERROR_CLASS_PERMANENT;
+    case providers::ErrorClass::kOperatorAction:
+      return v1::ERROR_CLASS_OPERATOR_ACTION;
+    case providers::ErrorClass::kCancelled:
+      return v1::ERROR_CLASS_CANCELLED;
+  }
+  return v1::ERROR_CLASS_UNKNOWN;
+}
+
+void CopyCounts(const providers::RequestCounts& from, v1::RequestCounts& to) {
+  to.set_total(from.total);
+  to.set_processing(from.processing);
+  to.set_succeeded(from.succeeded);
+  to.set_failed(from.failed);
+  to.set_cancelled(from.cancelled);
+  to.set_expired(from.expired);
+}
+
+void CopyUsage(const providers::TokenUsage& from, v1::Usage& to) {
+  to.set_input_tokens(from.input_tokens);
+  to.set_output_tokens(from.output_tokens);
+  to.set_cached_input_tokens(from.cached_input_tokens);
+}
+
+// Provider-independent file names for spool paths.
+std::string FileSafe(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+Executor::Executor(ExecutorDeps deps)
+    : deps_(std::move(deps)),
+      replayer_(*deps_.projections),
+      holds_in_a_row_(deps_.policies->size(), 0) {
+  session_.hold_until_us.assign(deps_.policies->size(), 0);
+}
+
+std::int64_t Executor::NowUs() const { return base::ToUnixMicros(deps_.clock->Now()); }
+
+std::string_view Executor::WorkflowOf(std::uint32_t stage) const {
+  return lifecycle().workflow_name(lifecycle().stage_records[stage].workflow);
+}
+
+std::string_view Executor::StageName(std::uint32_t stage) const {
+  return lifecycle().stage_name(stage);
+}
+
+std::size_t Executor::PolicyOfStage(std::uint32_t stage) const {
+  const std::vector<StagePolicy>& policies = *deps_.policies;
+  for (std::size_t policy = 0; policy < policies.size(); ++policy) {
+    if (policies[policy].workflow == WorkflowOf(stage) &&
+        policies[policy].stage == StageName(stage)) {
+      return policy;
+    }
+  }
+  return policies.size();
+}
+
+base::Result<providers::BatchProvider*> Executor::ProviderOf(std::uint32_t batch) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::string_view name = lifecycle().providers.id(record.provider);
+  const auto found = deps_.providers.find(name);
+  if (found == deps_.providers.end()) {
+    return base::FailedPreconditionError(
+        "batch " + std::string(lifecycle().batches.keys.id(batch)) + " was sent to provider '" +
+        std::string(name) + "', which the workflow file no longer defines");
+  }
+  return found->second;
+}
+
+base::Result<events::v1::Event> Executor::ReadEventAt(std::uint64_t seq) const {
+  auto reader = deps_.log->NewReader({.from_seq = seq, .to_seq = seq});
+  if (!reader->Next()) {
+    if (!reader->status().ok()) return reader->status();
+    return base::DataLossError("run " + deps_.log->run_id() + ": no event at seq " +
+                               std::to_string(seq));
+  }
+  return reader->event();
+}
+
+base::Status Executor::Commit(std::vector<store::PendingEvent>& events,
+                              store::Durability durability) {
+  if (events.empty()) return base::Status::Ok();
+  const std::int64_t now = NowUs();
+  store::StepBatch step;
+  step.events = std::move(events);
+  step.durability = durability;
+  for (store::PendingEvent& pending : step.events) pending.event.set_recorded_at_unix_us(now);
+  BATCHLOG_RETURN_IF_ERROR(deps_.log->Append(step).status());
+  for (const store::PendingEvent& pending : step.events) {
+    // Our own event refused by the fold is a bug in the executor: stop, loudly.
+    BATCHLOG_RETURN_IF_ERROR(
+        replayer_.Apply(pending.event).WithContext("folding the event just appended"));
+  }
+  events.clear();
+  return base::Status::Ok();
+}
+
+base::Status Executor::CommitOne(events::v1::Event event, store::Durability durability,
+                                 std::string blob) {
+  std::vector<store::PendingEvent> events(1);
+  events[0].event = std::move(event);
+  events[0].blob = std::move(blob);
+  return Commit(events, durability);
+}
+
+base::Status Executor::Execute(const Command& command) {
+  return std::visit([this](const auto& c) { return Do(c); }, command);
+}
+
+base::Status Executor::FailRun(std::string_view reason, std::string_view code) {
+  v1::Event event;
+  event.mutable_run_failed()->set_reason(std::string(reason));
+  event.mutable_run_failed()->set_code(std::string(code));
+  return CommitOne(std::move(event), store::Durability::kSynced);
+}
+
+base::Status Executor::WriteSnapshot() {
+  if (deps_.projections->last_seq == 0) return base::Status::Ok();
+  store::StepBatch step;
+  step.snapshot = replay::EncodeSnapshot(*deps_.projections);
+  step.durability = store::Durability::kSynced;
+  KillPoint("before-snapshot");
+  BATCHLOG_RETURN_IF_ERROR(deps_.log->Append(step).status());
+  KillPoint("after-snapshot");
+  return base::Status::Ok();
+}
+
+// --- planning -----------------------------------------------------------------------------
+
+base::Status Executor::Do(const PlanRequests& command) {
+  const StagePolicy& policy = (*deps_.policies)[command.policy];
+  const replay::RunState& state = deps_.projections->run_state;
+  std::vector<store::PendingEvent> step;
+  auto add = [&](NewRequest request) -> base::Status {
+    store::PendingEvent& pending = step.emplace_back();
+    v1::RequestPlanned* planned = pending.event.mutable_request_planned();
+    planned->set_workflow(policy.workflow);
+    planned->set_stage(policy.stage);
+    planned->set_custom_id(std::move(request.custom_id));
+    planned->set_ordinal(request.ordinal);
+    planned->set_source_custom_id(std::move(request.source_custom_id));
+    planned->set_estimated_input_tokens(request.estimated_input_tokens);
+    planned->set_model(std::move(request.model));
+    pending.blob = std::move(request.body_json);
+    if (step.size() >= deps_.events_per_step) {
+      BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
+      KillPoint("plan-requests-step");
+    }
+    return base::Status::Ok();
+  };
+
+  if (!policy.upstream) {
+    BATCHLOG_ASSIGN_OR_RETURN(std::vector<NewRequest> requests,
+                              deps_.requests->FirstStageRequests(command.policy));
+    const std::uint32_t stage = state.FindStage(policy.workflow, policy.stage);
+    for (NewRequest& request : requests) {
+      // A resumed run planned part of the stage already.
+      if (stage != kNoIndex && state.FindRequest(stage, request.custom_id) != kNoIndex) continue;
+      BATCHLOG_RETURN_IF_ERROR(add(std::move(request)));
+    }
+    return Commit(step, store::Durability::kSynced);
+  }
+
+  // Later stage: one request per upstream success, from the answers of every earlier stage.
+  std::vector<std::size_t> chain;  // earlier policies, nearest first
+  for (auto up = policy.upstream; up; up = (*deps_.policies)[*up].upstream) chain.push_back(*up);
+  const replay::Lifecycle& lc = lifecycle();
+  for (const std::uint32_t source : command.sources) {
+    const std::string source_id(lc.requests.custom_id(source));
+    std::vector<std::string> bodies;
+    std::vector<EarlierAnswer> answers;
+    bodies.reserve(chain.size());
+    for (const std::size_t earlier : chain) {
+      const StagePolicy& earlier_policy = (*deps_.policies)[earlier];
+      const std::uint32_t stage = state.FindStage(earlier_policy.workflow, earlier_policy.stage);
+      const std::uint32_t request =
+          stage == kNoIndex ? kNoIndex : state.FindRequest(stage, source_id);
+      if (request == kNoIndex) continue;
+      const std::uint64_t seq = deps_.projections->stage_inputs.result_seq[request];
+      if (seq == 0) continue;
+      BATCHLOG_ASSIGN_OR_RETURN(std::string body, deps_.log->ReadBlob(seq));
+      bodies.push_back(std::move(body));
+    }
+    std::size_t body_index = 0;
+    for (const std::size_t earlier : chain) {
+      if (body_index >= bodies.size()) break;
+      answers.push_back({(*deps_.policies)[earlier].stage, bodies[body_index++]});
+    }
+    BATCHLOG_ASSIGN_OR_RETURN(
+        NewRequest request, deps_.requests->LaterStageRequest(
+                                command.policy, source_id, state.request_ordinal[source], answers));
+    BATCHLOG_RETURN_IF_ERROR(add(std::move(request)));
+  }
+  return Commit(step, store::Durability::kSynced);
+}
+
+base::Status Executor::Do(const PlanBatch& command) {
+  const StagePolicy& policy = (*deps_.policies)[command.policy];
+  if (command.requests.empty()) return base::Status::Ok();
+  const replay::Lifecycle& lc = lifecycle();
+  v1::Event event;
+  v1::BatchPlanned* planned = event.mutable_batch_planned();
+  const std::uint16_t attempt = *std::max_element(command.attempts.begin(), command.attempts.end());
+  char index[16];
+  std::snprintf(index, sizeof(index), "%06u", lc.batches.size());
+  planned->set_batch_key(policy.workflow + ":" + policy.stage + ":a" + std::to_string(attempt) +
+                         ":b" + index);
+  planned->set_workflow(policy.workflow);
+  planned->set_stage(policy.stage);
+  planned->set_provider(policy.provider);
+  planned->set_endpoint(policy.endpoint);
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < command.requests.size(); ++i) {
+    const std::uint32_t request = command.requests[i];
+    // Each line carries the body plus the provider's wrapper (~120 bytes).
+    BATCHLOG_ASSIGN_OR_RETURN(
+        const std::string body,
+        deps_.log->ReadBlob(deps_.projections->stage_inputs.planned_seq[request]));
+    const std::uint64_t line_bytes = body.size() + 120 + lc.requests.custom_id(request).size();
+    if (i > 0 && bytes + line_bytes > policy.batch_max_bytes) break;  // the rest: next batch
+    bytes += line_bytes;
+    planned->add_custom_ids(std::string(lc.requests.custom_id(request)));
+    planned->add_attempts(command.attempts[i]);
+  }
+  planned->set_input_bytes(bytes);
+  const std::uint32_t batch = lc.batches.size();
+  BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
+  session_.planned_here.insert(batch);
+  KillPoint("after-batch-planned");
+  return base::Status::Ok();
+}
+
+// --- submission ---------------------------------------------------------------------------
+
+std::filesystem::path Executor::SpoolPathOf(std::string_view batch_key) const {
+  return deps_.spool_dir / FileSafe(batch_key);
+}
+
+base::Result<providers::SubmitSpec> Executor::BuildSubmitSpec(std::uint32_t batch) {
+  const replay::Lifecycle& lc = lifecycle();
+  const replay::BatchRecord& record = lc.batches.records[batch];
+  const std::size_t policy = PolicyOfStage(record.stage);
+  providers::SubmitSpec spec;
+  spec.run_id = deps_.log->run_id();
+  spec.batch_key = std::string(lc.batches.keys.id(batch));
+  spec.workflow = std::string(WorkflowOf(record.stage));
+  spec.stage = std::string(StageName(record.stage));
+  spec.attempt = record.max_attempt;
+  if (policy < deps_.policies->size()) spec.endpoint = (*deps_.policies)[policy].endpoint;
+  spec.requests.reserve(record.member_count);
+  for (std::uint32_t i = 0; i < record.member_count; ++i) {
+    const std::uint32_t request = lc.batches.members[record.member_begin + i];
+    providers::RequestEntry& entry = spec.requests.emplace_back();
+    entry.custom_id = std::string(lc.requests.custom_id(request));
+    BATCHLOG_ASSIGN_OR_RETURN(
+        entry.body_json, deps_.log->ReadBlob(deps_.projections->stage_inputs.planned_seq[request]));
+  }
+  return spec;
+}
+
+base::Status Executor::Adopt(std::uint32_t batch, const providers::BatchInfo& info) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  v1::Event event;
+  v1::BatchSubmitted* submitted = event.mutable_batch_submitted();
+  submitted->set_batch_key(std::string(lifecycle().batches.keys.id(batch)));
+  submitted->set_planned_seq(record.planned_seq);
+  submitted->set_provider_batch_id(info.id);
+  submitted->set_adopted(true);
+  submitted->set_provider_created_at_unix_us(info.created_at_unix_us);
+  spdlog::info("batch {} adopted: provider batch {} was created before the restart",
+               submitted->batch_key(), info.id);
+  BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
+  SchedulePoll(batch, true);
+  return base::Status::Ok();
+}
+
+void Executor::HoldStage(std::size_t policy, double retry_after_s, std::string_view why) {
+  if (policy >= deps_.policies->size()) return;
+  const std::uint32_t holds = ++holds_in_a_row_[policy];
+  const RetryDelay delay = ComputeRetryDelay((*deps_.policies)[policy].retry, holds,
+                                             deps_.random->NextUnit(), retry_after_s);
+  session_.hold_until_us[policy] = NowUs() + SecondsToMicros(delay.delay_s);
+  spdlog::warn("{}/{}: {}; new batches held for {:.1f} s", (*deps_.policies)[policy].workflow,
+               (*deps_.policies)[policy].stage, why, delay.delay_s);
+}
+
+base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& error) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::uint32_t stage = record.stage;
+  const std::size_t policy = PolicyOfStage(stage);
+  BATCHLOG_ASSIGN_OR_RETURN(providers::BatchProvider * provider, ProviderOf(batch));
+  providers::ErrorFacts facts;
+  facts.provider = provider->kind();
+  facts.http_status = error.http_status;
+  facts.error_type = error.type;
+  facts.error_code = error.code;
+  const providers::Classification verdict =
+      policy < deps_.classifiers.size() && deps_.classifiers[policy] != nullptr
+          ? deps_.classifiers[policy]->Classify(facts)
+          : providers::ErrorClassifier().Classify(facts);
+
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  std::vector<std::uint32_t> members(
+      lifecycle().batches.members.begin() + record.member_begin,
+      lifecycle().batches.members.begin() + record.member_begin + record.member_count);
+  std::vector<store::PendingEvent> step(1);
+  v1::SubmitRejected* rejected = step[0].event.mutable_submit_rejected();
+  rejected->set_batch_key(batch_key);
+  rejected->set_planned_seq(record.planned_seq);
+  rejected->set_http_status(error.http_status);
+  rejected->set_error_type(error.type);
+  rejected->set_error_code(error.code);
+  rejected->set_message(error.message);
+  rejected->set_retry_after_s(error.retry_after_s.value_or(0));
+  rejected->set_error_class(ToEventClass(verdict.error_class));
+  const bool retryable = verdict.error_class == providers::ErrorClass::kRetryable;
+  if (!retryable) {
+    // A create refused for good (e.g. a malformed input file): the batch-level failure
+    // path. Its requests are abandoned, never resubmitted.
+    v1::RequestsAbandoned* abandoned = step.emplace_back().event.mutable_requests_abandoned();
+    abandoned->set_workflow(std::string(WorkflowOf(stage)));
+    abandoned->set_stage(std::string(StageName(stage)));
+    for (const std::uint32_t request : members) {
+      abandoned->add_custom_ids(std::string(lifecycle().requests.custom_id(request)));
+    }
+    abandoned->set_reason(v1::ABANDON_REASON_BATCH_FAILED);
+  }
+  spdlog::warn("batch {} rejected by the provider: HTTP {} {} ({})", batch_key, error.http_status,
+               error.code.empty() ? error.type : error.code, error.message);
+  BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
+  if (retryable) HoldStage(policy, error.retry_after_s.value_or(0), "batch create rejected");
+  return base::Status::Ok();
+}
+
+base::Status Executor::Do(const SubmitBatch& command) {
+  const std::uint32_t batch = command.batch;
+  BATCHLOG_ASSIGN_OR_RETURN(providers::BatchProvider * provider, ProviderOf(batch));
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  const std::size_t policy = PolicyOfStage(record.stage);
+
+  if (command.reconcile) {
+    // An earlier process planned this batch and may have created it before it stopped.
+    BATCHLOG_ASSIGN_OR_RETURN(const v1::Event planned_event, ReadEventAt(record.planned_seq));
+    providers::FindBatchQuery query;
+    query.batch_key = batch_key;
+    query.planned_at_unix_us = planned_event.recorded_at_unix_us();
+    query.request_count = record.member_count;
+    auto found = provider->FindBatch(query);
+    if (!found.ok()) {
+      HoldStage(policy, 0, "cannot look up batch " + batch_key + ": " + found.status().message());
+      return base::Status::Ok();
+    }
+    if (found->has_value()) return Adopt(batch, **found);
+    session_.planned_here.insert(batch);  // not at the provider: submit it now
+  }
+
+  BATCHLOG_ASSIGN_OR_RETURN(providers::SubmitSpec spec, BuildSubmitSpec(batch));
+  std::string file_id = record.file_id;
+  if (provider->uploads_input_file() && file_id.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(deps_.spool_dir, ignored);
+    const std::filesystem::path input = SpoolPathOf(batch_key).concat(".input.jsonl");
+    auto uploaded = provider->UploadInput(spec, input);
+    std::filesystem::remove(input, ignored);
+    if (!uploaded.ok()) {
+      // An upload whose outcome is unknown leaves at worst an unused file: upload again.
+      HoldStage(policy, 0,
+                "upload of batch " + batch_key + " failed: " + uploaded.status().message());
+      return base::Status::Ok();
+    }
+    if (uploaded->rejected) return Reject(batch, *uploaded->rejected);
+    v1::Event event;
+    v1::FileUploaded* file = event.mutable_file_uploaded();
+    file->set_batch_key(batch_key);
+    file->set_planned_seq(record.planned_seq);
+    file->set_file_id(uploaded->file_id);
+    file->set_bytes(uploaded->bytes);
+    file_id = uploaded->file_id;
+    BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
+    KillPoint("after-file-uploaded");
+  }
+
+  KillPoint("before-create");
+  auto created = provider->CreateBatch(spec, file_id);
+  KillPoint("after-create-returned");
+  if (!created.ok()) {
+    if (created.status().code() == base::StatusCode::kOutcomeUnknown) {
+      // The batch may exist: never create blindly; the next attempt looks it up first.
+      session_.planned_here.erase(batch);
+      spdlog::warn("batch {}: create outcome unknown ({}); reconciling", batch_key,
+                   created.status().message());
+      return base::Status::Ok();
+    }
+    HoldStage(policy, 0, "create of batch " + batch_key + " failed: " + created.status().message());
+    return base::Status::Ok();
+  }
+  if (created->rejected) return Reject(batch, *created->rejected);
+  if (!created->batch)
+    return base::InternalError("provider create returned neither batch nor error");
+  holds_in_a_row_[std::min(policy, holds_in_a_row_.size() - 1)] = 0;
+  v1::Event event;
+  v1::BatchSubmitted* submitted = event.mutable_batch_submitted();
+  submitted->set_batch_key(batch_key);
+  submitted->set_planned_seq(record.planned_seq);
+  submitted->set_provider_batch_id(created->batch->id);
+  submitted->set_provider_created_at_unix_us(created->batch->created_at_unix_us);
+  spdlog::info("batch {} submitted: {} requests, provider batch {}", batch_key, record.member_count,
+               created->batch->id);
+  BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
+  SchedulePoll(batch, true);
+  KillPoint("after-batch-submitted");
+  return base::Status::Ok();
+}
+
+// --- polling ------------------------------------------------------------------------------
+
+void Executor::SchedulePoll(std::uint32_t batch, bool changed) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::size_t policy = PolicyOfStage(record.stage);
+  const PollSchedule schedule =
+      policy < deps_.policies->size() ? (*deps_.policies)[policy].poll : PollSchedule{};
+  double& interval = poll_interval_s_[batch];
+  interval = NextPollInterval(schedule, interval, changed);
+  session_.next_poll_us[batch] = NowUs() + SecondsToMicros(interval);
+}
+
+base::Status Executor::Do(const PollBatch& command) {
+  const std::uint32_t batch = command.batch;
+  BATCHLOG_ASSIGN_OR_RETURN(providers::BatchProvider * provider, ProviderOf(batch));
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  auto info = provider->GetBatch(record.provider_batch_id);
+  if (!info.ok()) {
+    spdlog::warn("poll of batch {} ({}) failed: {}", batch_key, record.provider_batch_id,
+                 info.status().message());
+    SchedulePoll(batch, false);
+    return base::Status::Ok();
+  }
+  const v1::BatchStatus status = ToEventStatus(info->state);
+  const auto last = last_counts_.find(batch);
+  const bool changed =
+      status != record.status || last == last_counts_.end() || !(last->second == info->counts);
+  last_counts_[batch] = info->counts;
+  if (providers::IsTerminal(info->state)) {
+    v1::Event event;
+    v1::BatchEnded* ended = event.mutable_batch_ended();
+    ended->set_batch_key(batch_key);
+    ended->set_status(status);
+    ended->set_provider_status(info->provider_status);
+    CopyCounts(info->counts, *ended->mutable_counts());
+    ended->set_output_file_id(info->output_file_id);
+    ended->set_error_file_id(info->error_file_id);
+    ended->set_results_url(info->results_url);
+    for (const providers::BatchErrorInfo& error : info->errors) {
+      v1::BatchError* out = ended->add_errors();
+      out->set_code(error.code);
+      out->set_message(error.message);
+      out->set_line(error.line);
+      out->set_param(error.param);
+    }
+    ended->set_planned_seq(record.planned_seq);
+    spdlog::info("batch {} ended: {} ({} succeeded, {} failed of {})", batch_key,
+                 info->provider_status, info->counts.succeeded, info->counts.failed,
+                 info->counts.total);
+    BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
+    session_.next_poll_us.erase(batch);
+    KillPoint("after-batch-ended");
+    return base::Status::Ok();
+  }
+  if (changed) {
+    v1::Event event;
+    v1::BatchPolled* polled = event.mutable_batch_polled();
+    polled->set_batch_key(batch_key);
+    polled->set_status(status);
+    polled->set_provider_status(info->provider_status);
+    CopyCounts(info->counts, *polled->mutable_counts());
+    // A lost poll is harmless (the next one sees the same or newer), so no fsync.
+    BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kBuffered));
+  }
+  SchedulePoll(batch, changed);
+  return base::Status::Ok();
+}
+
+// --- ingestion ----------------------------------------------------------------------------
+
+base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchInfo& info,
+                                   const std::vector<std::filesystem::path>& files) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::uint32_t stage = record.stage;
+  const std::size_t policy = PolicyOfStage(stage);
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  BATCHLOG_ASSIGN_OR_RETURN(providers::BatchProvider * provider, ProviderOf(batch));
+  const providers::ErrorClassifier default_classifier;
+  const providers::ErrorClassifier& classifier =
+      policy < deps_.classifiers.size() && deps_.classifiers[policy] != nullptr
+          ? *deps_.classifiers[policy]
+          : default_classifier;
+  std::uint32_t succeeded = 0;
+  std::uint32_t failed = 0;
+  std::uint32_t ignored = 0;
+  std::vector<store::PendingEvent> step;
+  base::Status step_status;
+  for (const std::filesystem::path& file : files) {
+    auto parsed = providers::ParseResultsFile(
+        provider->kind(), file, [&](const providers::ResultLine& line) -> base::Status {
+          const replay::RunState& state = deps_.projections->run_state;
+          const std::uint32_t request = state.FindRequest(stage, line.custom_id);
+          const replay::Lifecycle& lc = lifecycle();
+          if (request == kNoIndex || lc.requests.last_batch[request] != batch ||
+              (lc.requests.flags[request] & replay::kHasResult) != 0) {
+            ++ignored;  // not ours in this batch, or already recorded (re-ingestion)
+            return base::Status::Ok();
+          }
+          // A result already in this step (a provider repeating a line) is recorded once.
+          for (const store::PendingEvent& pending : step) {
+            const v1::Event& e = pending.event;
+            if ((e.has_request_succeeded() &&
+                 e.request_succeeded().custom_id() == line.custom_id) ||
+                (e.has_request_failed() && e.request_failed().custom_id() == line.custom_id)) {
+              ++ignored;
+              return base::Status::Ok();
+            }
+          }
+          const std::uint16_t attempt = lc.requests.attempt[request];
+          store::PendingEvent& pending = step.emplace_back();
+          pending.blob.assign(line.body);
+          const std::optional<providers::Classification> failure =
+              classifier.ClassifyResult(provider->kind(), line);
+          if (!failure) {
+            v1::RequestSucceeded* ok = pending.event.mutable_request_succeeded();
+            ok->set_batch_key(batch_key);
+            ok->set_custom_id(std::string(line.custom_id));
+            ok->set_attempt(attempt);
+            CopyUsage(line.usage, *ok->mutable_usage());
+            ok->set_finish_reason(std::string(line.finish_reason));
+            ++succeeded;
+          } else {
+            v1::RequestFailed* bad = pending.event.mutable_request_failed();
+            bad->set_batch_key(batch_key);
+            bad->set_custom_id(std::string(line.custom_id));
+            bad->set_attempt(attempt);
+            bad->set_code(failure->code);
+            bad->set_error_type(std::string(line.error_type));
+            bad->set_message(std::string(line.error_message));
+            bad->set_http_status(line.http_status);
+            bad->set_error_class(ToEventClass(failure->error_class));
+            CopyUsage(line.usage, *bad->mutable_usage());
+            ++failed;
+          }
+          if (step.size() >= deps_.events_per_step) {
+            BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
+            KillPoint("mid-ingest");
+          }
+          return base::Status::Ok();
+        });
+    if (!parsed.ok()) return parsed.status();
+  }
+  BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
+
+  // Members with no result were never processed: they return to planned at the same
+  // attempt (the fold does that on ResultsIngested).
+  std::uint32_t missing = 0;
+  std::vector<std::uint32_t> unprocessed;
+  for (std::uint32_t i = 0; i < record.member_count; ++i) {
+    const std::uint32_t request = lifecycle().batches.members[record.member_begin + i];
+    if ((lifecycle().requests.flags[request] & replay::kHasResult) == 0) {
+      ++missing;
+      unprocessed.push_back(request);
+    }
+  }
+  std::vector<store::PendingEvent> closing(1);
+  v1::ResultsIngested* ingested = closing[0].event.mutable_results_ingested();
+  ingested->set_batch_key(batch_key);
+  ingested->set_planned_seq(record.planned_seq);
+  ingested->set_succeeded(succeeded);
+  ingested->set_failed(failed);
+  ingested->set_missing(missing);
+
+  bool hold = false;
+  if (record.status == v1::BATCH_STATUS_FAILED && missing > 0) {
+    // A batch-level failure: its own path, never counted as request-level retries.
+    // Transient causes (token_limit_exceeded) resubmit the same attempt after a delay;
+    // anything else (validation) abandons the requests.
+    // token_limit_exceeded (the enqueued-token quota was full) is the one batch failure
+    // that a later resubmission of the same input cures; validation failures are not.
+    bool transient = !info.errors.empty();
+    for (const providers::BatchErrorInfo& error : info.errors) {
+      if (error.code != "token_limit_exceeded") transient = false;
+    }
+    if (transient) {
+      hold = true;
+    } else {
+      v1::RequestsAbandoned* abandoned = closing.emplace_back().event.mutable_requests_abandoned();
+      abandoned->set_workflow(std::string(WorkflowOf(stage)));
+      abandoned->set_stage(std::string(StageName(stage)));
+      for (const std::uint32_t request : unprocessed) {
+        abandoned->add_custom_ids(std::string(lifecycle().requests.custom_id(request)));
+      }
+      abandoned->set_reason(v1::ABANDON_REASON_BATCH_FAILED);
+    }
+  }
+  spdlog::info("batch {} ingested: {} succeeded, {} failed, {} unprocessed{}", batch_key, succeeded,
+               failed, missing, ignored > 0 ? " (repeated lines ignored)" : "");
+  BATCHLOG_RETURN_IF_ERROR(Commit(closing, store::Durability::kSynced));
+  if (hold) HoldStage(policy, 0, "batch " + batch_key + " failed as a whole (transient)");
+  KillPoint("after-results-ingested");
+  return base::Status::Ok();
+}
+
+base::Status Executor::Do(const IngestBatch& command) {
+  const std::uint32_t batch = command.batch;
+  BATCHLOG_ASSIGN_OR_RETURN(providers::BatchProvider * provider, ProviderOf(batch));
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  auto info = provider->GetBatch(record.provider_batch_id);
+  if (!info.ok()) {
+    spdlog::warn("batch {}: cannot fetch it for ingestion: {}", batch_key, info.status().message());
+    session_.next_poll_us[batch] = NowUs() + SecondsToMicros(1);
+    return base::Status::Ok();
+  }
+  const std::filesystem::path spool = SpoolPathOf(batch_key);
+  auto downloaded = provider->DownloadResults(*info, spool);
+  if (!downloaded.ok()) {
+    // Incomplete or failed download: nothing is ingested from it; fetched again later.
+    const std::size_t policy = PolicyOfStage(record.stage);
+    HoldStage(
+        policy, 0,
+        "results of batch " + batch_key + " not downloaded: " + downloaded.status().message());
+    return base::Status::Ok();
+  }
+  BATCHLOG_RETURN_IF_ERROR(IngestFiles(batch, *info, downloaded->files));
+  std::error_code ignored;
+  std::filesystem::remove_all(spool, ignored);
+  return base::Status::Ok();
+}
+
+// --- retry decisions ----------------------------------------------------------------------
+
+base::Status Executor::Do(const ScheduleRetry& command) {
+  const StagePolicy& policy = (*deps_.policies)[command.policy];
+  const RetryDelay delay =
+      ComputeRetryDelay(policy.retry, command.attempt - 1u, deps_.random->NextUnit());
+  v1::Event event;
+  v1::RetryScheduled* scheduled = event.mutable_retry_scheduled();
+  scheduled->set_workflow(policy.workflow);
+  scheduled->set_stage(policy.stage);
+  for (const std::uint32_t request : command.requests) {
+    scheduled->add_custom_ids(std::string(lifecycle().requests.custom_id(request)));
+  }
+  scheduled->set_attempt(command.attempt);
+  scheduled->set_not_before_unix_us(NowUs() + SecondsToMicros(delay.delay_s));
+  scheduled->set_delay_s(delay.delay_s);
+  scheduled->set_jitter_factor(delay.jitter_factor);
+  scheduled->set_retry_after_s(delay.retry_after_s);
+  spdlog::info("{}/{}: {} requests will be retried (attempt {}) in {:.1f} s", policy.workflow,
+               policy.stage, command.requests.size(), command.attempt, delay.delay_s);
+  return CommitOne(std::move(event), store::Durability::kSynced);
+}
+
+base::Status Executor::Do(const AbandonRequests& command) {
+  const StagePolicy& policy = (*deps_.policies)[command.policy];
+  v1::Event event;
+  v1::RequestsAbandoned* abandoned = event.mutable_requests_abandoned();
+  abandoned->set_workflow(policy.workflow);
+  abandoned->set_stage(policy.stage);
+  for (const std::uint32_t request : command.requests) {
+    abandoned->add_custom_ids(std::string(lifecycle().requests.custom_id(request)));
+  }
+  abandoned->set_reason(command.reason);
+  spdlog::warn("{}/{}: {} requests abandoned ({})", policy.workflow, policy.stage,
+               command.requests.size(), v1::AbandonReason_Name(command.reason));
+  return CommitOne(std::move(event), store::Durability::kSynced);
+}
+
+base::Status Executor::Do(const CompleteStage& command) {
+  const StagePolicy& policy = (*deps_.policies)[command.policy];
+  v1::Event event;
+  v1::StageCompleted* completed = event.mutable_stage_completed();
+  completed->set_workflow(policy.workflow);
+  completed->set_stage(policy.stage);
+  const std::uint32_t stage = deps_.projections->run_state.FindStage(policy.workflow, policy.stage);
+  if (stage != kNoIndex) {
+    const replay::StageRecord& record = lifecycle().stage_records[stage];
+    completed->set_succeeded(record.by_status[static_cast<std::size_t>(RequestStatus::kSucceeded)]);
+    completed->set_failed(record.by_status[static_cast<std::size_t>(RequestStatus::kFailedFinal)]);
+  }
+  spdlog::info("{}/{}: stage completed ({} succeeded, {} failed)", policy.workflow, policy.stage,
+               completed->succeeded(), completed->failed());
+  return CommitOne(std::move(event), store::Durability::kSynced);
+}
+
+base::Status Executor::Do(const CompleteRun&) {
+  v1::Event event;
+  event.mutable_run_completed()->set_workflows(lifecycle().workflows.size());
+  spdlog::info("run completed");
+  return CommitOne(std::move(event), store::Durability::kSynced);
+}
+
+}  // namespace batchlog::orchestrator

@@ -1,0 +1,115 @@
+// Executor: carries out the decider's commands against the providers and records every
+// step in the run's log with the intent -> effect -> outcome protocol (design.md "The
+// loop"): an intent (BatchPlanned) is synced before the effect it announces, the effect is
+// a provider call, and its outcome (FileUploaded, BatchSubmitted, SubmitRejected,
+// BatchPolled, BatchEnded, results, ResultsIngested) is appended after it. Each appended
+// step is folded at once into the live projections with the same Replayer a resume uses,
+// so the state the decider sees is always the state a replay of the log would give.
+//
+// Provider trouble is data, not a crash: a transient failure holds the stage or delays the
+// poll and is logged; a rejection is a SubmitRejected event. Only store failures (the log
+// cannot be written) and broken invariants stop the run: Execute returns them.
+//
+// Kill points (kill_point.h) mark the instants the crash suite stops the process at.
+//
+// Ownership: borrows everything in ExecutorDeps, which must outlive it. Thread-safety:
+// one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "replay/projections.h"
+#include "replay/replayer.h"
+#include "src/base/clock.h"
+#include "src/base/random.h"
+#include "src/base/status.h"
+#include "src/orchestrator/command.h"
+#include "src/orchestrator/decide.h"
+#include "src/orchestrator/request_factory.h"
+#include "src/orchestrator/stage_policy.h"
+#include "src/providers/batch_provider.h"
+#include "src/providers/error_classifier.h"
+#include "src/store/event_log.h"
+
+namespace batchlog::orchestrator {
+
+struct ExecutorDeps {
+  store::EventLog* log = nullptr;
+  replay::Projections* projections = nullptr;  // folded up to log->last_seq()
+  const std::vector<StagePolicy>* policies = nullptr;
+  // By provider entry name.
+  std::map<std::string, providers::BatchProvider*, std::less<>> providers;
+  // Per policy (same order as `policies`).
+  std::vector<const providers::ErrorClassifier*> classifiers;
+  RequestFactory* requests = nullptr;
+  base::Clock* clock = nullptr;
+  base::Random* random = nullptr;
+  std::filesystem::path spool_dir;  // results downloads and input files
+  // Events per appended step when planning requests or ingesting results (group commit).
+  std::size_t events_per_step = 10'000;
+};
+
+class Executor {
+ public:
+  explicit Executor(ExecutorDeps deps);
+
+  // Carries out one command. Non-OK only when the run must stop (see the header comment).
+  base::Status Execute(const Command& command);
+
+  // Appends the run's closing event (RunFailed) with a reason; used when the loop stops on
+  // an error it can name.
+  base::Status FailRun(std::string_view reason, std::string_view code);
+
+  // Records a snapshot of the projections at the last seq (a snapshot-only step), so a
+  // resume folds only the tail after it.
+  base::Status WriteSnapshot();
+
+  const SessionFacts& session() const { return session_; }
+  const replay::Projections& projections() const { return *deps_.projections; }
+
+ private:
+  base::Status Do(const PlanRequests& command);
+  base::Status Do(const PlanBatch& command);
+  base::Status Do(const SubmitBatch& command);
+  base::Status Do(const PollBatch& command);
+  base::Status Do(const IngestBatch& command);
+  base::Status Do(const ScheduleRetry& command);
+  base::Status Do(const AbandonRequests& command);
+  base::Status Do(const CompleteStage& command);
+  base::Status Do(const CompleteRun& command);
+
+  // Appends one step and folds it into the projections.
+  base::Status Commit(std::vector<store::PendingEvent>& events, store::Durability durability);
+  base::Status CommitOne(events::v1::Event event, store::Durability durability,
+                         std::string blob = {});
+
+  std::int64_t NowUs() const;
+  const replay::Lifecycle& lifecycle() const { return deps_.projections->run_state.lifecycle; }
+  std::string_view WorkflowOf(std::uint32_t stage) const;
+  std::string_view StageName(std::uint32_t stage) const;
+  base::Result<providers::BatchProvider*> ProviderOf(std::uint32_t batch);
+  std::size_t PolicyOfStage(std::uint32_t stage) const;
+  base::Result<events::v1::Event> ReadEventAt(std::uint64_t seq) const;
+  base::Result<providers::SubmitSpec> BuildSubmitSpec(std::uint32_t batch);
+  base::Status Adopt(std::uint32_t batch, const providers::BatchInfo& info);
+  base::Status Reject(std::uint32_t batch, const providers::ApiError& error);
+  void HoldStage(std::size_t policy, double retry_after_s, std::string_view why);
+  void SchedulePoll(std::uint32_t batch, bool changed);
+  std::filesystem::path SpoolPathOf(std::string_view batch_key) const;
+  base::Status IngestFiles(std::uint32_t batch, const providers::BatchInfo& info,
+                           const std::vector<std::filesystem::path>& files);
+
+  ExecutorDeps deps_;
+  replay::Replayer replayer_;
+  SessionFacts session_;
+  std::map<std::uint32_t, double> poll_interval_s_;                // by batch
+  std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
+  std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff
+};
+
+}  // namespace batchlog::orchestrator

@@ -1,0 +1,23 @@
+// ReplayLog: the projections of a run as of a seq, from its latest snapshot at or before
+// that seq plus the tail (design.md "The loop": state = replay(log)). Used by the writer
+// on resume and by every read-only command; the answer is always the one a from-scratch
+// replay gives (tests/replay proves the equivalence).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "replay/projections.h"
+#include "src/base/result.h"
+#include "src/store/event_log.h"
+
+namespace batchlog::orchestrator {
+
+inline constexpr std::uint64_t kLatestSeq = std::numeric_limits<std::uint64_t>::max();
+
+// kNotFound when as_of_seq is past the end of the log (naming the last seq); kDataLoss
+// for a damaged log or snapshot, naming the run and seq.
+base::Result<replay::Projections> ReplayLog(const store::EventLog& log,
+                                            std::uint64_t as_of_seq = kLatestSeq);
+
+}  // namespace batchlog::orchestrator

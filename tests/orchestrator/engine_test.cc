@@ -1,0 +1,211 @@
+// The engine end to end against the emulator (issue 5's acceptance): retries of only the
+// failed requests with their custom_ids, permanent failures never resubmitted, batch-level
+// failures on their own path, expiry, stage 2 from stage 1, and the manifest.
+#include <set>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "src/orchestrator/run_reader.h"
+#include "tests/orchestrator/engine_test_support.h"
+
+namespace batchlog::orchestrator {
+namespace {
+
+using testing::EngineHarness;
+using testing::WorkflowYaml;
+
+std::string Id(int i) {
+  char id[16];
+  std::snprintf(id, sizeof(id), "q%03d", i);
+  return id;
+}
+
+// 10 of 100 fail transiently, 3 of those again on retry 1, 1 of those again on retry 2.
+std::string TenThreeOnePlan(const std::string& kind) {
+  std::string plan = "request_faults:\n  fail_first_attempts:\n";
+  for (int i = 0; i < 10; ++i) {
+    const int attempts = i == 0 ? 3 : i < 3 ? 2 : 1;
+    plan += "    " + Id(i) + ": {kind: " + kind + ", attempts: " + std::to_string(attempts) + "}\n";
+  }
+  return plan;
+}
+
+void CheckTenThreeOne(const std::string& provider, const std::string& api) {
+  EngineHarness harness(TenThreeOnePlan("server_error"));
+  harness.WriteDataset("data.jsonl", 100);
+  const auto workflow =
+      harness.Write("wf.yaml", WorkflowYaml("data.jsonl", /*two_stages=*/false, provider));
+  auto outcome = harness.Run(workflow);
+  REQUIRE(outcome.ok());
+  CHECK(outcome->status == replay::RunStatus::kCompleted);
+
+  const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+  CAPTURE(stage.dump(2));
+  CHECK(stage["total_requests"] == 100);
+  CHECK(stage["succeeded"] == 99);
+  CHECK(stage["total_failures"] == 10);
+  CHECK(stage["recovered_by_retry"] == 9);
+  CHECK(stage["retry_attempts"] == 2);
+  CHECK(stage["retry_status"] == "exhausted");
+  CHECK(stage["final_failed_ids"] == nlohmann::json::array({"q000"}));
+  CHECK(stage["errors"].contains("q000"));
+  CHECK(stage["batch_ids"].size() == 1);
+  CHECK(stage["retry_batch_ids"].size() == 2);
+
+  // Each retry batch held exactly the failed requests, under their original custom_ids.
+  const nlohmann::json submissions = harness.Stats()[api]["submissions"];
+  CHECK(submissions.size() == 100);
+  for (int i = 0; i < 100; ++i) {
+    const int expected = i < 3 ? 3 : i < 10 ? 2 : 1;
+    CAPTURE(Id(i));
+    CHECK(submissions[Id(i)] == expected);
+  }
+}
+
+TEST_CASE("failed requests are retried as batches of only them, then abandoned when exhausted",
+          "[orchestrator][engine]") {
+  SECTION("OpenAI") { CheckTenThreeOne("oa", "openai"); }
+  SECTION("Anthropic") { CheckTenThreeOne("an", "anthropic"); }
+}
+
+TEST_CASE("permanent failures are recorded with their code and never resubmitted",
+          "[orchestrator][engine]") {
+  EngineHarness harness(R"(
+request_faults:
+  always_fail:
+    q001: invalid_request
+    q002: content_filter
+  fail_first_attempts:
+    q003: {kind: rate_limit, attempts: 1}
+)");
+  harness.WriteDataset("data.jsonl", 8);
+  auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
+  REQUIRE(outcome.ok());
+  const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+  CAPTURE(stage.dump(2));
+  CHECK(stage["succeeded"] == 6);
+  CHECK(stage["final_failed_ids"] == nlohmann::json::array({"q001", "q002"}));
+  CHECK(stage["errors"]["q002"] == "content_policy_violation");
+  CHECK_FALSE(stage["errors"]["q001"].get<std::string>().empty());
+  CHECK(stage["recovered_by_retry"] == 1);
+  const nlohmann::json submissions = harness.Stats()["openai"]["submissions"];
+  CHECK(submissions["q001"] == 1);
+  CHECK(submissions["q002"] == 1);
+  CHECK(submissions["q003"] == 2);  // the retryable one of the same batch, split out
+}
+
+TEST_CASE("stage 2 is built from stage 1's successes only, and retried the same way",
+          "[orchestrator][engine]") {
+  EngineHarness harness(R"(
+request_faults:
+  always_fail:
+    q004: invalid_request
+  fail_first_attempts:
+    q006: {kind: overloaded, attempts: 1}
+)");
+  harness.WriteDataset("data.jsonl", 10);
+  auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", true)));
+  REQUIRE(outcome.ok());
+  CHECK(outcome->status == replay::RunStatus::kCompleted);
+  const nlohmann::json workflow = harness.ManifestFile(*outcome)["workflows"]["math"];
+  CAPTURE(workflow.dump(2));
+  CHECK(workflow["stage_1"]["succeeded"] == 9);
+  CHECK(workflow["stage_2"]["total_requests"] == 9);  // not q004
+  CHECK(workflow["stage_2"]["succeeded"] == 9);
+  CHECK(workflow["stage_2"]["recovered_by_retry"] == 1);  // q006 on the Anthropic side
+  const nlohmann::json stats = harness.Stats();
+  CHECK_FALSE(stats["anthropic"]["submissions"].contains("q004"));
+  CHECK(stats["anthropic"]["submissions"]["q006"] == 2);
+
+  // Stage 2's bodies carry stage 1's answers.
+  auto reader = RunReader::Open(harness.store(), outcome->run_id);
+  REQUIRE(reader.ok());
+  bool saw_answer = false;
+  REQUIRE(reader
+              ->VisitEvents(1, kLatestSeq,
+                            [&](const events::v1::Event& event) {
+                              if (event.has_request_planned() &&
+                                  event.request_planned().stage() == "stage_2") {
+                                auto body = reader->ReadBlob(event.seq());
+                                REQUIRE(body.ok());
+                                saw_answer = body->find("Score 0-10: ") != std::string::npos &&
+                                             body->find("plus") != std::string::npos;
+                                return false;
+                              }
+                              return true;
+                            })
+              .ok());
+  CHECK(saw_answer);
+}
+
+TEST_CASE("the manifest regenerated from the log equals the file, and resume changes nothing",
+          "[orchestrator][engine]") {
+  EngineHarness harness(TenThreeOnePlan("timeout"));
+  harness.WriteDataset("data.jsonl", 20);
+  auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", true)));
+  REQUIRE(outcome.ok());
+  const std::string file = harness.ManifestFileText(*outcome);
+  auto reader = RunReader::Open(harness.store(), outcome->run_id);
+  REQUIRE(reader.ok());
+  auto regenerated = reader->Manifest(kLatestSeq);
+  REQUIRE(regenerated.ok());
+  CHECK(*regenerated == file);
+
+  auto resumed = harness.Resume(outcome->run_id);
+  REQUIRE(resumed.ok());
+  CHECK(resumed->last_seq == outcome->last_seq);
+  CHECK(harness.ManifestFileText(*outcome) == file);
+}
+
+TEST_CASE("a batch-level failure takes its own path and is not a request-level retry",
+          "[orchestrator][engine]") {
+  SECTION("validation failure: the batch's requests are abandoned, never resubmitted") {
+    EngineHarness harness("batch_faults:\n  - {kind: validation_failure, batches: [1]}\n");
+    harness.WriteDataset("data.jsonl", 5);
+    auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
+    REQUIRE(outcome.ok());
+    const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 0);
+    CHECK(stage["final_failed_ids"].size() == 5);
+    CHECK(stage["errors"]["q000"] == "batch_failed");
+    CHECK(stage["retry_attempts"] == 0);
+    CHECK(stage["total_failures"] == 0);
+    CHECK(harness.Stats()["openai"]["batches_created"] == 1);
+  }
+  SECTION("token_limit_exceeded: the same requests are resubmitted later at the same attempt") {
+    EngineHarness harness("batch_faults:\n  - {kind: token_limit_exceeded, batches: [1]}\n");
+    harness.WriteDataset("data.jsonl", 5);
+    auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
+    REQUIRE(outcome.ok());
+    const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 5);
+    CHECK(stage["retry_attempts"] == 0);
+    CHECK(stage["total_failures"] == 0);
+    CHECK(harness.Stats()["openai"]["batches_created"] == 2);
+  }
+}
+
+TEST_CASE("an expired batch keeps its completed results and retries the rest as expired",
+          "[orchestrator][engine]") {
+  EngineHarness harness(
+      "batch_faults:\n  - {kind: expire, batches: [1], completed_fraction: 0.5}\n");
+  harness.WriteDataset("data.jsonl", 10);
+  auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
+  REQUIRE(outcome.ok());
+  const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+  CAPTURE(stage.dump(2));
+  CHECK(stage["succeeded"] == 10);
+  CHECK(stage["total_failures"] == 5);
+  CHECK(stage["recovered_by_retry"] == 5);
+  CHECK(stage["retry_attempts"] == 1);
+  const nlohmann::json submissions = harness.Stats()["openai"]["submissions"];
+  int retried = 0;
+  for (const auto& [id, count] : submissions.items()) retried += count.get<int>() == 2 ? 1 : 0;
+  CHECK(retried == 5);
+}
+
+}  // namespace
+}  // namespace batchlog::orchestrator
