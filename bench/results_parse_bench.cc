@@ -8,16 +8,20 @@
 // it times (best of BATCHLOG_BENCH_REPEAT runs, default 3):
 //
 //   parse_file          ParseResultsFile end to end: the file memory-mapped (default) or
-//                       read(2) in chunks, parsed, and a callback that touches every field
-//                       (sums lengths and usage, counts outcomes); also with stage 1 on a
-//                       helper thread (stage1_thread, two cores)
+//                       read(2) in chunks, parsed by the line scanner, and a callback that
+//                       touches every field (sums lengths and usage, counts outcomes); also
+//                       by simdjson alone (line_scanner off: the parser before the scanner),
+//                       with and without stage 1 on a helper thread (stage1_thread)
 //   parse_buffer        the same parse from a buffer already in memory (no read(2))
 //   anchor_extract      raw simdjson iterate_many over the in-memory file, extracting only
 //                       custom_id, the status and the raw body bytes (no batchlog code)
 //   anchor_stage1       raw simdjson iterate_many visiting each document without reading
-//                       it: the indexing floor
+//                       it: the indexing floor of the simdjson path
+//   anchor_newlines     memchr for every newline of the in-memory file: the floor of any
+//                       line-by-line reader
 //
-// GB/s is decimal (1e9 bytes/s). Figures are reported per wall second and per CPU second
+// BATCHLOG_BENCH_ONLY=TEXT runs only the rows whose label holds TEXT. GB/s is decimal
+// (1e9 bytes/s). Figures are reported per wall second and per CPU second
 // of the benchmark thread; the second is far less sensitive to other load. Prints a
 // Markdown table for bench/README.md.
 #include <simdjson.h>
@@ -28,6 +32,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -271,6 +276,9 @@ Sample Time(const std::function<std::uint64_t(std::uint64_t&)>& run) {
   return sample;
 }
 
+// Lines the last default parse handed to simdjson (declined by the line scanner).
+std::uint64_t last_simdjson_lines = 0;
+
 std::uint64_t ParseFileOnce(ProviderKind kind, const std::filesystem::path& path,
                             const providers::ResultsParserOptions& options,
                             std::uint64_t& checksum) {
@@ -281,6 +289,7 @@ std::uint64_t ParseFileOnce(ProviderKind kind, const std::filesystem::path& path
     std::fprintf(stderr, "parse failed: %s\n", summary.status().ToString().c_str());
     std::exit(1);
   }
+  if (options.line_scanner) last_simdjson_lines = summary->simdjson_lines;
   checksum = touch.bytes + touch.tokens + touch.outcomes[1];
   return touch.results;
 }
@@ -375,6 +384,20 @@ std::uint64_t AnchorStage1(const PaddedFile& file, std::uint64_t& checksum) {
   return results;
 }
 
+std::uint64_t AnchorNewlines(const PaddedFile& file, std::uint64_t& checksum) {
+  std::uint64_t results = 0;
+  const char* p = file.data.get();
+  const char* const end = p + file.size;
+  while (p < end) {
+    const void* newline = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (newline == nullptr) break;
+    p = static_cast<const char*>(newline) + 1;
+    checksum += static_cast<std::uint64_t>(p - file.data.get()) & 1;
+    ++results;
+  }
+  return results;
+}
+
 struct Row {
   std::string what;
   Sample best;
@@ -390,9 +413,16 @@ void PrintRow(const Row& row) {
   std::fflush(stdout);
 }
 
+// BATCHLOG_BENCH_ONLY=TEXT runs only the rows whose label contains TEXT (for profiling).
+bool Selected(const std::string& what) {
+  const char* only = std::getenv("BATCHLOG_BENCH_ONLY");
+  return only == nullptr || what.find(only) != std::string::npos;
+}
+
 Row Measure(std::string what, std::uint64_t bytes, int repeat,
             const std::function<std::uint64_t(std::uint64_t&)>& run) {
   Row row{std::move(what), {}, bytes};
+  if (!Selected(row.what)) return row;
   for (int i = 0; i < repeat; ++i) {
     const Sample sample = Time(run);
     if (i == 0 || sample.cpu_s < row.best.cpu_s) row.best = sample;
@@ -438,19 +468,24 @@ int main() {
       std::string label;
       batchlog::providers::ResultsParserOptions options;
     };
-    std::vector<Variant> variants(4);
-    variants[0].label = "parse_file (defaults: mmap, 1 MiB windows)";
+    std::vector<Variant> variants(5);
+    variants[0].label = "parse_file (defaults: scanner, mmap, 1 MiB)";
     variants[1].label = "parse_file read(2) 1 MiB chunks";
     variants[1].options.memory_map = false;
     variants[2].label = "parse_file read(2) 64 MiB chunks";
     variants[2].options.memory_map = false;
     variants[2].options.chunk_bytes = std::size_t{64} << 20;
-    variants[3].label = "parse_file stage1_thread (CPU: calling thread only)";
-    variants[3].options.stage1_thread = true;
+    variants[3].label = "parse_file simdjson only (line_scanner off)";
+    variants[3].options.line_scanner = false;
+    variants[4].label = "parse_file simdjson only + stage1_thread (CPU: caller)";
+    variants[4].options.line_scanner = false;
+    variants[4].options.stage1_thread = true;
+    std::uint64_t declined = 0;
     for (const Variant& variant : variants) {
       Measure(name + " " + variant.label, bytes, repeat, [&](std::uint64_t& checksum) {
         return ParseFileOnce(kind, corpus.path, variant.options, checksum);
       });
+      if (&variant == &variants[0]) declined = last_simdjson_lines;
     }
     Measure(name + " parse_buffer (in memory)", bytes, repeat,
             [&](std::uint64_t& checksum) { return ParseBufferOnce(kind, file, checksum); });
@@ -458,9 +493,13 @@ int main() {
             [&](std::uint64_t& checksum) { return AnchorExtract(kind, file, checksum); });
     Measure(name + " anchor_stage1 (raw simdjson)", bytes, repeat,
             [&](std::uint64_t& checksum) { return AnchorStage1(file, checksum); });
+    Measure(name + " anchor_newlines (memchr)", bytes, repeat,
+            [&](std::uint64_t& checksum) { return AnchorNewlines(file, checksum); });
     std::printf("| %-52s | %s |\n",
                 (name + " corpus: " + std::to_string(corpus.lines) + " lines").c_str(),
-                (std::to_string(bytes / corpus.lines) + " bytes/line on average").c_str());
+                (std::to_string(bytes / corpus.lines) + " bytes/line on average, " +
+                 std::to_string(declined) + " declined by the scanner")
+                    .c_str());
   }
   return 0;
 }

@@ -467,6 +467,27 @@ base::Status TrackRunEnded(Lifecycle& state, RunStatus status, std::uint64_t seq
   return base::Status::Ok();
 }
 
+base::Status TrackRunResumed(Lifecycle& state, std::uint64_t seq) {
+  if (state.run_status != RunStatus::kCancelled) {
+    return ImpossibleEvent(seq, std::string("RunResumed for a run that is ") +
+                                    std::string(RunStatusName(state.run_status)));
+  }
+  state.run_status = RunStatus::kRunning;
+  RequestTable& requests = state.requests;
+  for (std::uint32_t request = 0; request < requests.size(); ++request) {
+    if (requests.status[request] != RequestStatus::kFailedFinal ||
+        requests.abandon_reason(request) != events::v1::ABANDON_REASON_CANCELLED ||
+        state.stage_records[requests.stage(request)].completed) {
+      continue;
+    }
+    SetStatus(state, request, RequestStatus::kPlanned);
+    // At attempt 1 the cancel was its only "failure"; a later attempt follows a real one.
+    requests.flags[request] &=
+        requests.attempt[request] > 1 ? kFailedEver : static_cast<std::uint8_t>(0);
+  }
+  return base::Status::Ok();
+}
+
 base::Result<std::uint32_t> TrackRequestPlanned(Lifecycle& state,
                                                 const events::v1::RequestPlanned& planned,
                                                 std::uint64_t seq) {

@@ -19,6 +19,8 @@
 //   SubmitRejected / ResultsIngested with no result for an in-flight member
 //                             -> kPlanned at the same attempt (never processed; may be
 //                                planned again at that attempt)
+//   RunResumed, for kFailedFinal with reason cancelled in a stage not completed
+//                             -> kPlanned at the same attempt (never processed)
 // A request's final state is its latest attempt: a result matching the request's current
 // batch and attempt is applied even after the request was abandoned (a cancelled batch
 // can still deliver results).
@@ -219,6 +221,11 @@ base::Status CheckPlannedRequests(Lifecycle& state);
 
 base::Status TrackRunStarted(Lifecycle& state, std::uint64_t seq);
 base::Status TrackRunEnded(Lifecycle& state, RunStatus status, std::uint64_t seq);
+// RunResumed: a cancelled run runs again. Requests a cancel stopped (kFailedFinal with
+// reason cancelled) in stages not completed return to kPlanned at the same attempt; at
+// attempt 1 their kFailedEver is cleared (being cancelled is not a failure). The
+// run-state projection also checks the cancel was resumable.
+base::Status TrackRunResumed(Lifecycle& state, std::uint64_t seq);
 
 // Each returns the index of the request / batch / stage the event is about.
 base::Result<std::uint32_t> TrackRequestPlanned(Lifecycle& state,

@@ -1,6 +1,7 @@
 #include "replay/manifest_projection.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -11,16 +12,119 @@ namespace {
 using events::v1::Event;
 using Json = nlohmann::ordered_json;
 
-void AddUsage(ManifestState& state, std::uint32_t request, const events::v1::Usage& usage) {
-  StageUsage& stage = state.usage[state.lifecycle.requests.stage(request)];
-  stage.input_tokens += usage.input_tokens();
-  stage.output_tokens += usage.output_tokens();
+bool IsCarried(const ManifestState& state, std::uint32_t stage) {
+  const Lifecycle& lifecycle = state.lifecycle;
+  const std::string_view workflow =
+      lifecycle.workflow_name(lifecycle.stage_records[stage].workflow);
+  const std::string_view name = lifecycle.stage_name(stage);
+  for (const CarriedStageRecord& carried : state.forked_from.carried) {
+    if (carried.workflow == workflow && carried.stage == name) return true;
+  }
+  return false;
 }
 
-void SyncStages(ManifestState& state) { state.usage.resize(state.lifecycle.stage_records.size()); }
+void SyncStages(ManifestState& state) {
+  const std::size_t stages = state.lifecycle.stage_records.size();
+  if (state.usage.size() == stages && state.stage_carried.size() == stages) return;
+  state.usage.resize(stages);
+  while (state.stage_carried.size() < stages) {
+    const auto stage = static_cast<std::uint32_t>(state.stage_carried.size());
+    state.stage_carried.push_back(IsCarried(state, stage) ? 1 : 0);
+  }
+}
 
-base::Status ApplyRunStarted(ManifestState& state, std::uint64_t seq) {
-  return TrackRunStarted(state.lifecycle, seq);
+// The slot of (stage, model, attempt), created when new. Results come in long runs of one
+// batch, so the last slot is tried first.
+CostSlot& SlotOf(ManifestState& state, std::uint32_t stage, std::uint32_t model,
+                 std::uint16_t attempt) {
+  std::uint32_t& cached = state.caches.slot;
+  const auto matches = [&](const CostSlot& slot) {
+    return slot.stage == stage && slot.model == model && slot.attempt == attempt;
+  };
+  if (cached < state.cost_slots.size() && matches(state.cost_slots[cached])) {
+    return state.cost_slots[cached];
+  }
+  for (std::uint32_t i = 0; i < state.cost_slots.size(); ++i) {
+    if (matches(state.cost_slots[i])) {
+      cached = i;
+      return state.cost_slots[i];
+    }
+  }
+  cached = static_cast<std::uint32_t>(state.cost_slots.size());
+  return state.cost_slots.emplace_back(
+      CostSlot{.stage = stage, .model = model, .attempt = attempt});
+}
+
+// Adds a result's tokens: always to the stage's usage; to its cost when the attempt was
+// billed in this run (header comment, "Cost").
+void AddUsage(ManifestState& state, std::uint32_t request, const events::v1::Usage& usage,
+              std::uint32_t attempt, bool billed) {
+  const std::uint32_t stage = state.lifecycle.requests.stage(request);
+  StageUsage& stage_usage = state.usage[stage];
+  stage_usage.input_tokens += usage.input_tokens();
+  stage_usage.output_tokens += usage.output_tokens();
+  if (!billed || state.stage_carried[stage] != 0) return;
+  if (usage.input_tokens() == 0 && usage.output_tokens() == 0) return;
+  const std::uint16_t model =
+      request < state.request_model.size() ? state.request_model[request] : kNoModel;
+  CostSlot& slot = SlotOf(state, stage, model == kNoModel ? kNoIndex : model,
+                          static_cast<std::uint16_t>(std::min<std::uint32_t>(attempt, 0xffff)));
+  slot.input_tokens += usage.input_tokens();
+  slot.output_tokens += usage.output_tokens();
+}
+
+// Cancelled and expired requests cost nothing, whatever usage their line carried.
+bool Billed(const events::v1::RequestFailed& failed) {
+  if (failed.error_class() == events::v1::ERROR_CLASS_CANCELLED) return false;
+  return failed.code() != "expired" && failed.code() != "batch_expired";
+}
+
+base::Status ApplyRunStarted(ManifestState& state, const events::v1::RunStarted& started,
+                             std::uint64_t seq) {
+  BATCHLOG_RETURN_IF_ERROR(TrackRunStarted(state.lifecycle, seq));
+  state.prices.clear();
+  for (const events::v1::ModelPrice& price : started.prices()) {
+    state.prices.push_back(StagePrice{.workflow = price.workflow(),
+                                      .stage = price.stage(),
+                                      .model = price.model(),
+                                      .input_per_million = price.input_per_million(),
+                                      .output_per_million = price.output_per_million(),
+                                      .batch_discount = price.batch_discount()});
+  }
+  ForkProvenance& fork = state.forked_from;
+  fork = ForkProvenance{};
+  if (started.has_forked_from()) {
+    const events::v1::ForkSource& source = started.forked_from();
+    fork.source_run_id = source.source_run_id();
+    fork.source_seq = source.source_seq();
+    fork.from_stage = source.from_stage();
+    for (const events::v1::CarriedStage& carried : source.carried_stages()) {
+      fork.carried.push_back(CarriedStageRecord{.workflow = carried.workflow(),
+                                                .stage = carried.stage(),
+                                                .source_completed_seq =
+                                                    carried.source_completed_seq()});
+    }
+  }
+  return base::Status::Ok();
+}
+
+// Records the model of the request just planned (the last one of the lifecycle).
+base::Status TrackModel(ManifestState& state, std::string_view model, std::uint64_t seq) {
+  std::uint16_t index = kNoModel;
+  if (!model.empty()) {
+    std::uint32_t& cached = state.caches.model;
+    if (cached == kNoIndex || cached >= state.models.size() || state.models.id(cached) != model) {
+      cached = state.models.Intern(0, model).first;
+      if (cached == kNoIndex) {
+        return base::ResourceExhaustedError("seq " + std::to_string(seq) +
+                                            ": the model table is full");
+      }
+    }
+    // Beyond 65534 distinct models a request's model is not tracked (its tokens are unpriced).
+    if (cached < kNoModel) index = static_cast<std::uint16_t>(cached);
+  }
+  state.request_model.push_back(index);
+  return base::Status::Ok();
 }
 
 // `leader` is null for a standalone fold, else the Lifecycle this one follows.
@@ -32,7 +136,7 @@ base::Status ApplyRequestPlanned(ManifestState& state, const events::v1::Request
     BATCHLOG_RETURN_IF_ERROR(TrackRequestPlanned(state.lifecycle, planned, seq).status());
   }
   SyncStages(state);
-  return base::Status::Ok();
+  return TrackModel(state, planned.model(), seq);
 }
 
 base::Status ApplyBatchPlanned(ManifestState& state, const events::v1::BatchPlanned& planned,
@@ -75,7 +179,9 @@ base::Status ApplyRequestSucceeded(ManifestState& state,
   } else {
     BATCHLOG_ASSIGN_OR_RETURN(result, TrackRequestSucceeded(state.lifecycle, succeeded, seq));
   }
-  if (!result.duplicate) AddUsage(state, result.request, succeeded.usage());
+  if (!result.duplicate) {
+    AddUsage(state, result.request, succeeded.usage(), succeeded.attempt(), true);
+  }
   return base::Status::Ok();
 }
 
@@ -85,7 +191,9 @@ base::Status ApplyRequestFailed(ManifestState& state, const events::v1::RequestF
                             leader != nullptr
                                 ? MirrorRequestFailed(state.lifecycle, *leader, failed, seq)
                                 : TrackRequestFailed(state.lifecycle, failed, seq));
-  if (!result.duplicate) AddUsage(state, result.request, failed.usage());
+  if (!result.duplicate) {
+    AddUsage(state, result.request, failed.usage(), failed.attempt(), Billed(failed));
+  }
   return base::Status::Ok();
 }
 
@@ -127,6 +235,10 @@ base::Status ApplyStageCompleted(ManifestState& state, const events::v1::StageCo
 
 base::Status ApplyRunEnded(ManifestState& state, RunStatus status, std::uint64_t seq) {
   return TrackRunEnded(state.lifecycle, status, seq);
+}
+
+base::Status ApplyRunResumed(ManifestState& state, std::uint64_t seq) {
+  return TrackRunResumed(state.lifecycle, seq);
 }
 
 base::Status ApplyUnknownPayload(const Event& event) {
@@ -207,7 +319,35 @@ std::string_view RetryStatus(const StageSummary& summary, const StageRecord& rec
   return "not_needed";
 }
 
-Json RenderStage(const ManifestState& state, std::uint32_t stage, const StageSummary& summary) {
+Json RenderStageCost(const StageCost& cost) {
+  Json out = Json::object();
+  out["total"] = RoundCost(cost.total);
+  Json by_attempt = Json::object();
+  for (const auto& [attempt, amount] : cost.by_attempt) {
+    by_attempt[std::to_string(attempt)] = RoundCost(amount);
+  }
+  out["by_attempt"] = std::move(by_attempt);
+  out["unpriced_tokens"] = Json::object();
+  out["unpriced_tokens"]["input_tokens"] = cost.unpriced_input_tokens;
+  out["unpriced_tokens"]["output_tokens"] = cost.unpriced_output_tokens;
+  return out;
+}
+
+const CarriedStageRecord* CarriedRecord(const ManifestState& state, std::uint32_t stage) {
+  if (stage >= state.stage_carried.size() || state.stage_carried[stage] == 0) return nullptr;
+  const Lifecycle& lifecycle = state.lifecycle;
+  const std::string_view workflow =
+      lifecycle.workflow_name(lifecycle.stage_records[stage].workflow);
+  for (const CarriedStageRecord& carried : state.forked_from.carried) {
+    if (carried.workflow == workflow && carried.stage == lifecycle.stage_name(stage)) {
+      return &carried;
+    }
+  }
+  return nullptr;
+}
+
+Json RenderStage(const ManifestState& state, std::uint32_t stage, const StageSummary& summary,
+                 const StageCost& cost) {
   const Lifecycle& lifecycle = state.lifecycle;
   const RequestTable& requests = lifecycle.requests;
   const StageRecord& record = lifecycle.stage_records[stage];
@@ -250,6 +390,12 @@ Json RenderStage(const ManifestState& state, std::uint32_t stage, const StageSum
   out["in_flight"] = count(RequestStatus::kInFlight);
   out["waiting_retry"] =
       count(RequestStatus::kFailedRetryableWaiting) + count(RequestStatus::kRetryScheduled);
+  out["cost"] = RenderStageCost(cost);
+  if (const CarriedStageRecord* carried = CarriedRecord(state, stage)) {
+    out["carried_from"] = Json::object();
+    out["carried_from"]["run_id"] = state.forked_from.source_run_id;
+    out["carried_from"]["seq"] = carried->source_completed_seq;
+  }
   return out;
 }
 
@@ -264,7 +410,7 @@ base::Status ApplyEvent(ManifestState& state, const Event& event, const Lifecycl
   base::Status status;
   switch (event.payload_case()) {
     case Event::kRunStarted:
-      status = ApplyRunStarted(state, seq);
+      status = ApplyRunStarted(state, event.run_started(), seq);
       break;
     case Event::kRequestPlanned:
       status = ApplyRequestPlanned(state, event.request_planned(), seq, leader);
@@ -317,6 +463,9 @@ base::Status ApplyEvent(ManifestState& state, const Event& event, const Lifecycl
     case Event::kRunCancelled:
       status = ApplyRunEnded(state, RunStatus::kCancelled, seq);
       break;
+    case Event::kRunResumed:
+      status = ApplyRunResumed(state, seq);
+      break;
     case Event::PAYLOAD_NOT_SET:
       status = ApplyUnknownPayload(event);
       break;
@@ -335,23 +484,87 @@ base::Status ApplyFollowing(ManifestState& state, const Event& event, const Life
   return ApplyEvent(state, event, &leader);
 }
 
+void RecomputeDerived(ManifestState& state) {
+  state.stage_carried.clear();
+  SyncStages(state);
+}
+
+double RoundCost(double amount) { return std::round(amount * 1e9) / 1e9; }
+
+ManifestCost ComputeCost(const ManifestState& state) {
+  const Lifecycle& lifecycle = state.lifecycle;
+  ManifestCost cost;
+  cost.stages.resize(lifecycle.stage_records.size());
+  cost.workflows.assign(lifecycle.workflows.size(), 0.0);
+  for (const CostSlot& slot : state.cost_slots) {
+    if (slot.stage >= cost.stages.size()) continue;
+    StageCost& stage = cost.stages[slot.stage];
+    const std::uint32_t workflow = lifecycle.stage_records[slot.stage].workflow;
+    const StagePrice* price = nullptr;
+    if (slot.model != kNoIndex && slot.model < state.models.size()) {
+      const std::string_view model = state.models.id(slot.model);
+      for (const StagePrice& candidate : state.prices) {
+        if (candidate.model == model && candidate.stage == lifecycle.stage_name(slot.stage) &&
+            candidate.workflow == lifecycle.workflow_name(workflow)) {
+          price = &candidate;
+          break;
+        }
+      }
+    }
+    if (price == nullptr) {
+      stage.unpriced_input_tokens += slot.input_tokens;
+      stage.unpriced_output_tokens += slot.output_tokens;
+      continue;
+    }
+    const double amount = (static_cast<double>(slot.input_tokens) * price->input_per_million +
+                           static_cast<double>(slot.output_tokens) * price->output_per_million) /
+                          1e6 * (1.0 - price->batch_discount);
+    stage.total += amount;
+    auto at = std::lower_bound(
+        stage.by_attempt.begin(), stage.by_attempt.end(), slot.attempt,
+        [](const std::pair<std::uint16_t, double>& entry, std::uint16_t attempt) {
+          return entry.first < attempt;
+        });
+    if (at == stage.by_attempt.end() || at->first != slot.attempt) {
+      at = stage.by_attempt.insert(at, {slot.attempt, 0.0});
+    }
+    at->second += amount;
+    cost.workflows[workflow] += amount;
+    cost.total += amount;
+  }
+  return cost;
+}
+
 std::string RenderManifestJson(const ManifestState& state) {
   const Lifecycle& lifecycle = state.lifecycle;
   const std::vector<StageSummary> summaries = Summarize(lifecycle);
+  const ManifestCost cost = ComputeCost(state);
   Json workflows = Json::object();
+  Json workflow_costs = Json::object();
   for (std::uint32_t workflow = 0; workflow < lifecycle.workflows.size(); ++workflow) {
     Json stages = Json::object();
     for (std::uint32_t stage = 0; stage < lifecycle.stage_records.size(); ++stage) {
       if (lifecycle.stage_records[stage].workflow != workflow) continue;
       stages[std::string(lifecycle.stage_name(stage))] =
-          RenderStage(state, stage, summaries[stage]);
+          RenderStage(state, stage, summaries[stage], cost.stages[stage]);
     }
     workflows[std::string(lifecycle.workflow_name(workflow))] = std::move(stages);
+    workflow_costs[std::string(lifecycle.workflow_name(workflow))] =
+        RoundCost(cost.workflows[workflow]);
   }
   Json manifest = Json::object();
   manifest["run_id"] = lifecycle.run_id;
   manifest["generated_at_seq"] = state.generated_at_seq;
   manifest["status"] = RunStatusName(lifecycle.run_status);
+  if (!state.forked_from.source_run_id.empty()) {
+    manifest["forked_from"] = Json::object();
+    manifest["forked_from"]["run_id"] = state.forked_from.source_run_id;
+    manifest["forked_from"]["seq"] = state.forked_from.source_seq;
+    manifest["forked_from"]["from_stage"] = state.forked_from.from_stage;
+  }
+  manifest["cost"] = Json::object();
+  manifest["cost"]["total"] = RoundCost(cost.total);
+  manifest["cost"]["by_workflow"] = std::move(workflow_costs);
   manifest["workflows"] = std::move(workflows);
   std::string out = manifest.dump(2, ' ', false, Json::error_handler_t::replace);
   out += '\n';

@@ -27,18 +27,38 @@
 //                       re-ingested duplicates are not counted twice)
 //   in_flight           requests in a batch awaiting their result
 //   waiting_retry       requests failed and awaiting a retry decision or a scheduled retry
-// Top level: run_id, generated_at_seq, status (the run's status), workflows. Workflows and
-// stages appear in order of first appearance in the log.
+//   cost                {"total", "by_attempt": {"1": .., "2": ..}, "unpriced_tokens":
+//                       {input_tokens, output_tokens}}: what this run paid for the stage,
+//                       from the billed tokens and the prices recorded in RunStarted (see
+//                       "Cost" below)
+//   carried_from        only in a fork, for a stage carried over from its source:
+//                       {"run_id", "seq"} (the source's StageCompleted seq)
+// Top level: run_id, generated_at_seq, status (the run's status), forked_from (a fork only:
+// {"run_id", "seq", "from_stage"}), cost ({"total", "by_workflow"}), workflows. Workflows
+// and stages appear in order of first appearance in the log.
+//
+// Cost: tokens are billed once per attempt that has a recorded result: a re-ingested
+// duplicate adds nothing, and a result of a cancelled request (ERROR_CLASS_CANCELLED) or an
+// expired one (code "expired" / "batch_expired") costs nothing even if it carried usage. A
+// stage carried over by a fork costs nothing here (the source run paid for it). Per stage,
+// model and attempt the projection sums integer token counts; the render prices them:
+// (input * input_per_million + output * output_per_million) / 1e6 * (1 - batch_discount),
+// with the price RunStarted recorded for (workflow, stage, model). Tokens of a model with no
+// price are reported as unpriced_tokens and cost 0. Amounts are rounded to 1e-9 currency
+// units, in the currency of the workflow file's prices.
 //
 // Ownership: a plain value, copyable and movable. Thread-safety: none.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "batchlog/events/v1/events.pb.h"
+#include "replay/id_table.h"
 #include "replay/lifecycle.h"
+#include "replay/pod_vector.h"
 #include "src/base/status.h"
 
 namespace batchlog::replay {
@@ -49,13 +69,90 @@ struct StageUsage {
   bool operator==(const StageUsage&) const = default;
 };
 
+// A price from RunStarted.prices.
+struct StagePrice {
+  std::string workflow;
+  std::string stage;
+  std::string model;
+  double input_per_million = 0;
+  double output_per_million = 0;
+  double batch_discount = 0;
+  bool operator==(const StagePrice&) const = default;
+};
+
+// Billed tokens of one (stage, model, attempt).
+struct CostSlot {
+  std::uint32_t stage = 0;
+  std::uint32_t model = kNoIndex;  // ManifestState::models index; kNoIndex = no model
+  std::uint16_t attempt = 0;
+  std::uint64_t input_tokens = 0;
+  std::uint64_t output_tokens = 0;
+  bool operator==(const CostSlot&) const = default;
+};
+
+struct CarriedStageRecord {
+  std::string workflow;
+  std::string stage;
+  std::uint64_t source_completed_seq = 0;
+  bool operator==(const CarriedStageRecord&) const = default;
+};
+
+// RunStarted.forked_from; source_run_id is empty when the run is not a fork.
+struct ForkProvenance {
+  std::string source_run_id;
+  std::uint64_t source_seq = 0;
+  std::string from_stage;
+  std::vector<CarriedStageRecord> carried;
+  bool operator==(const ForkProvenance&) const = default;
+};
+
+// Lookup caches of the fold: not state, always equal.
+struct ManifestCaches {
+  std::uint32_t model = kNoIndex;  // the model of the last RequestPlanned
+  std::uint32_t slot = kNoIndex;   // the cost slot of the last billed result
+  bool operator==(const ManifestCaches&) const { return true; }
+};
+
+inline constexpr std::uint16_t kNoModel = 0xffff;
+
 struct ManifestState {
   Lifecycle lifecycle;  // includes run_id and the run's status
   std::uint64_t generated_at_seq = 0;
   std::vector<StageUsage> usage;  // indexed by stage
 
+  // Cost accounting (header comment, "Cost").
+  std::vector<StagePrice> prices;          // from RunStarted
+  IdTable models;                          // scope 0: models named by RequestPlanned
+  PodVector<std::uint16_t> request_model;  // per request: models index, or kNoModel
+  std::vector<CostSlot> cost_slots;        // in order of the first billed result of each
+  ForkProvenance forked_from;              // from RunStarted
+  // Derived from forked_from and the stage names (recomputed after a snapshot decode):
+  // 1 for a stage carried over from the fork's source.
+  std::vector<std::uint8_t> stage_carried;
+  ManifestCaches caches;
+
   bool operator==(const ManifestState&) const = default;
 };
+
+// Recomputes the derived members (stage_carried) from the rest; the snapshot codec calls it.
+void RecomputeDerived(ManifestState& state);
+
+// What the run paid per stage (indexed by stage), per workflow and in total, priced as the
+// header comment says ("Cost"). For `status`, `runs` and the render.
+struct StageCost {
+  double total = 0;
+  std::vector<std::pair<std::uint16_t, double>> by_attempt;  // ascending attempt
+  std::uint64_t unpriced_input_tokens = 0;
+  std::uint64_t unpriced_output_tokens = 0;
+};
+struct ManifestCost {
+  std::vector<StageCost> stages;
+  std::vector<double> workflows;  // indexed by workflow
+  double total = 0;
+};
+ManifestCost ComputeCost(const ManifestState& state);
+// Rounds a currency amount as the manifest shows it (1e-9 units).
+double RoundCost(double amount);
 
 // Folds one event into the manifest. kDataLoss (naming the seq) for an impossible event;
 // the state is then unchanged.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "replay/audit_index.h"
 #include "replay/manifest_projection.h"
 #include "replay/run_state_projection.h"
 #include "replay/stage_inputs_projection.h"
@@ -16,6 +17,7 @@ struct Projections {
   RunState run_state;
   ManifestState manifest;
   StageInputs stage_inputs;
+  AuditIndex audit_index;
   // The last seq folded into every projection (0 = none).
   std::uint64_t last_seq = 0;
 

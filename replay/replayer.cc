@@ -34,6 +34,7 @@ base::Status Replayer::Apply(const events::v1::Event& event) {
     BATCHLOG_RETURN_IF_ERROR(replay::Apply(projections_.manifest, event));
   }
   ApplyFollowing(projections_.stage_inputs, event, projections_.run_state.lifecycle);
+  ApplyFollowing(projections_.audit_index, event, projections_.run_state.lifecycle);
   projections_.last_seq = expected;
   return base::Status::Ok();
 }

@@ -177,6 +177,16 @@ base::Status ApplyRunCancelled(RunState& state, const events::v1::RunCancelled& 
   return base::Status::Ok();
 }
 
+base::Status ApplyRunResumed(RunState& state, std::uint64_t seq) {
+  if (state.lifecycle.run_status == RunStatus::kCancelled && !state.resumable) {
+    return ImpossibleEvent(seq, "RunResumed for a run cancelled for good (not resumable)");
+  }
+  BATCHLOG_RETURN_IF_ERROR(TrackRunResumed(state.lifecycle, seq));
+  state.end_reason.clear();
+  state.resumable = false;
+  return base::Status::Ok();
+}
+
 base::Status ApplyUnknownPayload(const Event& event) {
   // A newer writer's event type: skippable only when the writer said so.
   if (event.reader_may_ignore()) return base::Status::Ok();
@@ -243,6 +253,9 @@ base::Status Apply(RunState& state, const Event& event) {
       break;
     case Event::kRunCancelled:
       status = ApplyRunCancelled(state, event.run_cancelled(), seq);
+      break;
+    case Event::kRunResumed:
+      status = ApplyRunResumed(state, seq);
       break;
     case Event::PAYLOAD_NOT_SET:
       status = ApplyUnknownPayload(event);

@@ -226,12 +226,92 @@ void PutRunState(Writer& out, const RunState& state) {
   out.Bool(state.quota_holding);
 }
 
+void PutDouble(Writer& out, double value) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(bits));
+  out.Fixed(bits, 8);
+}
+
 void PutManifest(Writer& out, const ManifestState& state) {
   out.Varint(state.generated_at_seq);
   out.Varint(state.usage.size());
   for (const StageUsage& usage : state.usage) {
     out.Varint(usage.input_tokens);
     out.Varint(usage.output_tokens);
+  }
+  out.Varint(state.prices.size());
+  for (const StagePrice& price : state.prices) {
+    out.String(price.workflow);
+    out.String(price.stage);
+    out.String(price.model);
+    PutDouble(out, price.input_per_million);
+    PutDouble(out, price.output_per_million);
+    PutDouble(out, price.batch_discount);
+  }
+  PutIdTable(out, state.models);
+  // Models change rarely along the requests: runs of (length, model + 1; 0 = none).
+  std::size_t i = 0;
+  const std::size_t count = state.request_model.size();
+  std::uint64_t runs = 0;
+  for (std::size_t j = 0; j < count; ++runs) {
+    std::size_t k = j;
+    while (k < count && state.request_model[k] == state.request_model[j]) ++k;
+    j = k;
+  }
+  out.Varint(runs);
+  while (i < count) {
+    std::size_t k = i;
+    while (k < count && state.request_model[k] == state.request_model[i]) ++k;
+    out.Varint(k - i);
+    out.Varint(state.request_model[i] == kNoModel ? 0 : std::uint64_t{state.request_model[i]} + 1);
+    i = k;
+  }
+  out.Varint(state.cost_slots.size());
+  for (const CostSlot& slot : state.cost_slots) {
+    out.Varint(slot.stage);
+    out.Index(slot.model);
+    out.Varint(slot.attempt);
+    out.Varint(slot.input_tokens);
+    out.Varint(slot.output_tokens);
+  }
+  const ForkProvenance& fork = state.forked_from;
+  out.String(fork.source_run_id);
+  out.Varint(fork.source_seq);
+  out.String(fork.from_stage);
+  out.Varint(fork.carried.size());
+  for (const CarriedStageRecord& carried : fork.carried) {
+    out.String(carried.workflow);
+    out.String(carried.stage);
+    out.Varint(carried.source_completed_seq);
+  }
+}
+
+void PutIndexedSeqs(Writer& out, const PodVector<IndexedSeq>& seqs) {
+  out.Varint(seqs.size());
+  std::uint64_t previous = 0;
+  for (const IndexedSeq& entry : seqs) {
+    out.Varint(entry.owner);
+    out.Varint(entry.seq - previous);
+    previous = entry.seq;
+  }
+}
+
+// Seqs only grow within each list, so they are stored as deltas.
+void PutAuditIndex(Writer& out, const AuditIndex& state) {
+  out.Varint(state.batches.size());
+  for (const BatchSeqs& seqs : state.batches) {
+    for (const std::uint64_t seq : {seqs.uploaded, seqs.outcome, seqs.ended, seqs.ingested,
+                                    seqs.first_result, seqs.last_result}) {
+      out.Varint(seq);
+    }
+  }
+  PutIndexedSeqs(out, state.polls);
+  PutIndexedSeqs(out, state.decisions);
+  out.Varint(state.run_events.size());
+  std::uint64_t previous = 0;
+  for (const std::uint64_t seq : state.run_events) {
+    out.Varint(seq - previous);
+    previous = seq;
   }
 }
 
@@ -243,6 +323,7 @@ void PutStageInputs(Writer& out, const StageInputs& state) {
     previous = seq;
   }
   for (const std::uint64_t seq : state.result_seq) out.Varint(seq);
+  for (const std::uint32_t bytes : state.body_bytes) out.Varint(bytes);
 }
 
 // --- decoding ----------------------------------------------------------------------------
@@ -420,6 +501,15 @@ base::Status GetRunState(Reader& in, RunState& state) {
   return base::Status::Ok();
 }
 
+double GetDouble(Reader& in) {
+  const std::string_view bytes = in.Bytes(8);
+  if (bytes.size() != 8) return 0;
+  const std::uint64_t bits = LoadFixed(bytes, 0, 8);
+  double value = 0;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
 base::Status GetManifest(Reader& in, ManifestState& state) {
   state.generated_at_seq = in.Varint();
   const std::uint32_t stages = in.Count(2);
@@ -429,7 +519,97 @@ base::Status GetManifest(Reader& in, ManifestState& state) {
     usage.input_tokens = in.Varint();
     usage.output_tokens = in.Varint();
   }
+  const std::uint32_t prices = in.Count(27);  // three lengths and three doubles at least
+  state.prices.resize(prices);
+  for (StagePrice& price : state.prices) {
+    price.workflow = in.String();
+    price.stage = in.String();
+    price.model = in.String();
+    price.input_per_million = GetDouble(in);
+    price.output_per_million = GetDouble(in);
+    price.batch_discount = GetDouble(in);
+  }
+  if (!GetIdTable(in, state.models)) return Damaged("model table");
+  const std::uint32_t requests = state.lifecycle.requests.size();
+  const std::uint32_t runs = in.Count(2);
+  state.request_model.reserve(requests);
+  for (std::uint32_t run = 0; run < runs; ++run) {
+    const std::uint64_t length = in.Varint();
+    const std::uint64_t model = in.Varint();
+    if (!in.ok() || length == 0 || length > requests - state.request_model.size() ||
+        model > state.models.size() || model > kNoModel) {
+      return Damaged("request models");
+    }
+    const std::uint16_t value = model == 0 ? kNoModel : static_cast<std::uint16_t>(model - 1);
+    state.request_model.resize(state.request_model.size() + length, value);
+  }
+  if (state.request_model.size() != requests) return Damaged("request model count");
+  const std::uint32_t slots = in.Count(5);
+  state.cost_slots.resize(slots);
+  for (CostSlot& slot : state.cost_slots) {
+    slot.stage = in.U32();
+    slot.model = in.Index();
+    slot.attempt = in.U16();
+    slot.input_tokens = in.Varint();
+    slot.output_tokens = in.Varint();
+    if (slot.stage >= stages || (slot.model != kNoIndex && slot.model >= state.models.size())) {
+      return Damaged("cost slot");
+    }
+  }
+  ForkProvenance& fork = state.forked_from;
+  fork.source_run_id = in.String();
+  fork.source_seq = in.Varint();
+  fork.from_stage = in.String();
+  fork.carried.resize(in.Count(3));
+  for (CarriedStageRecord& carried : fork.carried) {
+    carried.workflow = in.String();
+    carried.stage = in.String();
+    carried.source_completed_seq = in.Varint();
+  }
   if (!in.ok()) return Damaged("truncated manifest");
+  RecomputeDerived(state);
+  return base::Status::Ok();
+}
+
+bool GetIndexedSeqs(Reader& in, std::uint64_t owners, std::uint64_t last_seq,
+                    PodVector<IndexedSeq>& seqs) {
+  const std::uint32_t count = in.Count(2);
+  seqs.resize(count);
+  std::uint64_t previous = 0;
+  for (IndexedSeq& entry : seqs) {
+    entry.owner = in.Varint();
+    entry.seq = previous + in.Varint();
+    if (entry.owner >= owners || entry.seq < previous || entry.seq > last_seq) return false;
+    previous = entry.seq;
+  }
+  return in.ok();
+}
+
+base::Status GetAuditIndex(Reader& in, const Lifecycle& lifecycle, std::uint64_t last_seq,
+                           AuditIndex& state) {
+  const std::uint32_t batches = in.Count(6);
+  if (batches != lifecycle.batches.size()) return Damaged("audit index batch count");
+  state.batches.resize(batches);
+  for (BatchSeqs& seqs : state.batches) {
+    for (std::uint64_t* seq : {&seqs.uploaded, &seqs.outcome, &seqs.ended, &seqs.ingested,
+                               &seqs.first_result, &seqs.last_result}) {
+      *seq = in.Varint();
+      if (*seq > last_seq) return Damaged("audit index batch seq");
+    }
+  }
+  if (!GetIndexedSeqs(in, batches, last_seq, state.polls)) return Damaged("audit index polls");
+  if (!GetIndexedSeqs(in, lifecycle.stages.size(), last_seq, state.decisions)) {
+    return Damaged("audit index decisions");
+  }
+  const std::uint32_t run_events = in.Count(1);
+  state.run_events.resize(run_events);
+  std::uint64_t previous = 0;
+  for (std::uint64_t& seq : state.run_events) {
+    seq = previous + in.Varint();
+    if (seq < previous || seq > last_seq) return Damaged("audit index run events");
+    previous = seq;
+  }
+  if (!in.ok()) return Damaged("truncated audit index");
   return base::Status::Ok();
 }
 
@@ -447,6 +627,8 @@ base::Status GetStageInputs(Reader& in, std::uint64_t last_seq, std::uint32_t re
     seq = in.Varint();
     if (seq > last_seq) return Damaged("request result seq");
   }
+  state.body_bytes.resize(requests);
+  for (std::uint32_t& bytes : state.body_bytes) bytes = in.U32();
   if (!in.ok()) return Damaged("truncated stage inputs");
   return base::Status::Ok();
 }
@@ -465,6 +647,14 @@ std::size_t EstimateBodyBytes(const Projections& projections, bool shared) {
 
 std::uint64_t SnapshotChecksum(std::string_view body) { return Hash64(body, kChecksumSeed); }
 
+std::optional<std::uint32_t> SnapshotVersion(std::string_view bytes) {
+  if (bytes.size() < kSnapshotHeaderBytes ||
+      bytes.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(LoadFixed(bytes, 8, 4));
+}
+
 std::string EncodeSnapshot(const Projections& projections) {
   const bool shared = projections.run_state.lifecycle == projections.manifest.lifecycle;
   std::string body;
@@ -477,6 +667,7 @@ std::string EncodeSnapshot(const Projections& projections) {
   PutRunState(writer, projections.run_state);
   PutManifest(writer, projections.manifest);
   PutStageInputs(writer, projections.stage_inputs);
+  PutAuditIndex(writer, projections.audit_index);
 
   std::string out;
   out.reserve(kSnapshotHeaderBytes + body.size());
@@ -519,6 +710,8 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
   BATCHLOG_RETURN_IF_ERROR(GetStageInputs(in, projections.last_seq,
                                           projections.run_state.lifecycle.requests.size(),
                                           projections.stage_inputs));
+  BATCHLOG_RETURN_IF_ERROR(GetAuditIndex(in, projections.run_state.lifecycle,
+                                         projections.last_seq, projections.audit_index));
   if (!in.ok() || !in.AtEnd()) return Damaged("trailing bytes after the body");
   return projections;
 }

@@ -8,6 +8,7 @@ void ApplyFollowing(StageInputs& state, const events::v1::Event& event, const Li
     case Event::kRequestPlanned:
       state.planned_seq.push_back(event.seq());
       state.result_seq.push_back(0);
+      state.body_bytes.push_back(event.blob_bytes());
       return;
     case Event::kRequestSucceeded:
     case Event::kRequestFailed:
@@ -30,6 +31,7 @@ void ApplyFollowing(StageInputs& state, const events::v1::Event& event, const Li
     case Event::kRunCompleted:
     case Event::kRunFailed:
     case Event::kRunCancelled:
+    case Event::kRunResumed:
     case Event::PAYLOAD_NOT_SET:
       return;
   }

@@ -8,7 +8,7 @@
 // after the run state applied the same event successfully. Indexed like
 // RunState::lifecycle.requests.
 //
-// Memory: 16 bytes per request (two seqs), on top of the run state's figure.
+// Memory: 20 bytes per request (two seqs, a size), on top of the run state's figure.
 //
 // Ownership: a plain value, copyable and movable. Thread-safety: none.
 #pragma once
@@ -24,6 +24,7 @@ namespace batchlog::replay {
 struct StageInputs {
   PodVector<std::uint64_t> planned_seq;  // seq of the request's RequestPlanned
   PodVector<std::uint64_t> result_seq;   // seq of its latest recorded result; 0 = none
+  PodVector<std::uint32_t> body_bytes;   // size of its body (the RequestPlanned blob)
 
   bool operator==(const StageInputs&) const = default;
 };

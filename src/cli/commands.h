@@ -17,5 +17,10 @@ void AddStatusCommand(CLI::App& app, CliContext& context);
 void AddResultsCommand(CLI::App& app, CliContext& context);
 void AddDemoCommand(CLI::App& app, CliContext& context);
 void AddSimCommand(CLI::App& app, CliContext& context);
+void AddVerifyCommand(CLI::App& app, CliContext& context);
+void AddHistoryCommand(CLI::App& app, CliContext& context);
+void AddDiffManifestCommand(CLI::App& app, CliContext& context);
+void AddForkCommand(CLI::App& app, CliContext& context);
+void AddCancelCommand(CLI::App& app, CliContext& context);
 
 }  // namespace batchlog::cli

@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
   AddResultsCommand(app, context);
   AddDemoCommand(app, context);
   AddSimCommand(app, context);
+  AddVerifyCommand(app, context);
+  AddHistoryCommand(app, context);
+  AddDiffManifestCommand(app, context);
+  AddForkCommand(app, context);
+  AddCancelCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 
 #include "src/cli/commands.h"
 #include "src/orchestrator/run_reader.h"
+#include "src/orchestrator/time_travel.h"
 
 namespace batchlog::cli {
 
@@ -11,13 +12,14 @@ void AddManifestCommand(CLI::App& app, CliContext& context) {
   CLI::App* command = app.add_subcommand("manifest", "Regenerate a run's manifest from its log");
   struct Options {
     std::string run_id;
-    std::uint64_t as_of_seq = orchestrator::kLatestSeq;
+    std::string as_of;
     std::string output;
   };
   auto options = std::make_shared<Options>();
   command->add_option("RUN_ID", options->run_id, "The run")->required();
-  command->add_option("--as-of", options->as_of_seq,
-                      "The manifest as it stood right after this seq (default: latest)");
+  command->add_option("--as-of", options->as_of,
+                      "The manifest as it stood right after this seq, or at this RFC 3339 UTC "
+                      "time (the last seq recorded at or before it); default: latest");
   command->add_option("-o,--output", options->output, "Write to this file instead of stdout");
   command->callback([&context, options] {
     auto reader = orchestrator::RunReader::Open(context.store, options->run_id);
@@ -25,7 +27,12 @@ void AddManifestCommand(CLI::App& app, CliContext& context) {
       context.exit_code = ReportError(reader.status());
       return;
     }
-    auto manifest = reader->Manifest(options->as_of_seq);
+    auto as_of = orchestrator::ResolvePoint(*reader, options->as_of);
+    if (!as_of.ok()) {
+      context.exit_code = ReportError(as_of.status());
+      return;
+    }
+    auto manifest = reader->Manifest(*as_of);
     if (!manifest.ok()) {
       context.exit_code = ReportError(manifest.status());
       return;

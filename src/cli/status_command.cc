@@ -6,6 +6,7 @@
 #include "src/cli/commands.h"
 #include "src/orchestrator/progress_view.h"
 #include "src/orchestrator/run_reader.h"
+#include "src/orchestrator/run_summary.h"
 
 namespace batchlog::cli {
 
@@ -41,6 +42,7 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
       return;
     }
     std::printf("%s", orchestrator::RenderProgress(*projections).c_str());
+    std::printf("  %s", orchestrator::RenderCostLine(projections->manifest).c_str());
     context.exit_code = kExitOk;
   });
 }

@@ -96,11 +96,18 @@ class Decider {
           if (BatchHeld(intent.batch)) break;
           decision_.commands.push_back(IngestBatch{intent.batch});
           break;
-        case replay::OpenIntent::Kind::kAwaitingSubmit:
+        case replay::OpenIntent::Kind::kAwaitingSubmit: {
           if (BatchHeld(intent.batch)) break;
+          // A reconciliation waiting for a candidate batch to end is paced like a poll.
+          const auto next = in_.session.next_poll_us.find(intent.batch);
+          if (next != in_.session.next_poll_us.end() && next->second > in_.now_us) {
+            WakeAt(next->second);
+            break;
+          }
           decision_.commands.push_back(
               SubmitBatch{intent.batch, !in_.session.planned_here.contains(intent.batch)});
           break;
+        }
         case replay::OpenIntent::Kind::kAwaitingEnd: {
           const auto next = in_.session.next_poll_us.find(intent.batch);
           if (next == in_.session.next_poll_us.end() || next->second <= in_.now_us) {

@@ -33,7 +33,8 @@ namespace batchlog::orchestrator {
 
 // What the executor knows that the log does not record (pacing only, never outcomes).
 struct SessionFacts {
-  // Submitted batches whose next poll time this process has set; absent = poll now.
+  // Submitted batches whose next poll time this process has set; absent = poll now. Also
+  // planned batches whose reconciliation waits for a candidate batch to end (Anthropic).
   std::unordered_map<std::uint32_t, std::int64_t> next_poll_us;
   // Batches planned by this process: they need no reconciliation before submitting.
   std::unordered_set<std::uint32_t> planned_here;

@@ -249,10 +249,8 @@ base::Status Executor::Do(const PlanBatch& command) {
   for (std::size_t i = 0; i < command.requests.size(); ++i) {
     const std::uint32_t request = command.requests[i];
     // Each line carries the body plus the provider's wrapper (~120 bytes).
-    BATCHLOG_ASSIGN_OR_RETURN(
-        const std::string body,
-        deps_.log->ReadBlob(deps_.projections->stage_inputs.planned_seq[request]));
-    const std::uint64_t line_bytes = body.size() + 120 + lc.requests.custom_id(request).size();
+    const std::uint64_t line_bytes = deps_.projections->stage_inputs.body_bytes[request] + 120 +
+                                     lc.requests.custom_id(request).size();
     if (i > 0 && bytes + line_bytes > policy.batch_max_bytes) break;  // the rest: next batch
     bytes += line_bytes;
     planned->add_custom_ids(std::string(lc.requests.custom_id(request)));
@@ -283,14 +281,23 @@ base::Result<providers::SubmitSpec> Executor::BuildSubmitSpec(std::uint32_t batc
   spec.stage = std::string(StageName(record.stage));
   spec.attempt = record.max_attempt;
   if (policy < deps_.policies->size()) spec.endpoint = (*deps_.policies)[policy].endpoint;
-  spec.requests.reserve(record.member_count);
+  spec.requests.resize(record.member_count);
+  // Bodies in seq order, read in one forward scan of the payloads.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> order(record.member_count);
   for (std::uint32_t i = 0; i < record.member_count; ++i) {
     const std::uint32_t request = lc.batches.members[record.member_begin + i];
-    providers::RequestEntry& entry = spec.requests.emplace_back();
-    entry.custom_id = std::string(lc.requests.custom_id(request));
-    BATCHLOG_ASSIGN_OR_RETURN(
-        entry.body_json, deps_.log->ReadBlob(deps_.projections->stage_inputs.planned_seq[request]));
+    order[i] = {deps_.projections->stage_inputs.planned_seq[request], i};
+    spec.requests[i].custom_id = std::string(lc.requests.custom_id(request));
   }
+  std::sort(order.begin(), order.end());
+  std::vector<std::uint64_t> seqs(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) seqs[i] = order[i].first;
+  std::size_t next = 0;
+  BATCHLOG_RETURN_IF_ERROR(deps_.log->ReadBlobs(
+      seqs, [&](std::uint64_t, std::string_view blob) -> base::Status {
+        spec.requests[order[next++].second].body_json.assign(blob);
+        return base::Status::Ok();
+      }));
   return spec;
 }
 
@@ -308,6 +315,91 @@ base::Status Executor::Adopt(std::uint32_t batch, const providers::BatchInfo& in
   BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
   SchedulePoll(batch, true);
   return base::Status::Ok();
+}
+
+std::vector<std::string> Executor::ClaimedProviderIds() const {
+  std::vector<std::string> ids = rejected_candidates_;
+  for (const replay::BatchRecord& record : lifecycle().batches.records) {
+    if (!record.provider_batch_id.empty()) ids.push_back(record.provider_batch_id);
+  }
+  for (const auto& [batch, candidate] : candidates_) ids.push_back(candidate.id);
+  return ids;
+}
+
+base::Status Executor::VerifyCandidate(std::uint32_t batch, providers::BatchProvider& provider) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  const std::string candidate_id = candidates_.at(batch).id;
+  auto info = provider.GetBatch(candidate_id);
+  if (!info.ok() || !providers::IsTerminal(info->state)) {
+    if (!info.ok()) {
+      spdlog::warn("batch {}: cannot poll candidate {}: {}", batch_key, candidate_id,
+                   info.status().message());
+    }
+    SchedulePoll(batch, false);
+    return base::Status::Ok();
+  }
+  const std::filesystem::path spool = SpoolPathOf(batch_key).concat(".candidate");
+  auto downloaded = provider.DownloadResults(*info, spool);
+  if (!downloaded.ok()) {
+    spdlog::warn("batch {}: results of candidate {} not downloaded: {}", batch_key, candidate_id,
+                 downloaded.status().message());
+    SchedulePoll(batch, false);
+    return base::Status::Ok();
+  }
+  // The candidate is ours when its results name exactly the planned members.
+  std::vector<std::string> members;
+  members.reserve(record.member_count);
+  for (std::uint32_t i = 0; i < record.member_count; ++i) {
+    const std::uint32_t request = lifecycle().batches.members[record.member_begin + i];
+    members.emplace_back(lifecycle().requests.custom_id(request));
+  }
+  std::sort(members.begin(), members.end());
+  std::vector<std::string> seen;
+  for (const std::filesystem::path& file : downloaded->files) {
+    auto parsed = providers::ParseResultsFile(
+        provider.kind(), file, [&](const providers::ResultLine& line) -> base::Status {
+          seen.emplace_back(line.custom_id);
+          return base::Status::Ok();
+        });
+    if (!parsed.ok()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(spool, ignored);
+      return parsed.status().WithContext("results of candidate " + candidate_id);
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(spool, ignored);
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  candidates_.erase(batch);
+  if (seen == members) return Adopt(batch, *info);
+
+  // Not ours: record the rejected adoption; the requests return to planned and go into a
+  // new batch (the provider never ran them for us).
+  rejected_candidates_.push_back(candidate_id);
+  std::string example;
+  for (const std::string& id : seen) {
+    if (!std::binary_search(members.begin(), members.end(), id)) {
+      example = id;
+      break;
+    }
+  }
+  v1::Event event;
+  v1::SubmitRejected* rejected = event.mutable_submit_rejected();
+  rejected->set_batch_key(batch_key);
+  rejected->set_planned_seq(record.planned_seq);
+  rejected->set_error_type("batchlog");
+  rejected->set_error_code("adoption_rejected");
+  rejected->set_message("provider batch " + candidate_id +
+                        ", found by creation window and request count, holds other requests (" +
+                        std::to_string(seen.size()) + " custom_ids" +
+                        (example.empty() ? std::string() : ", e.g. '" + example + "'") +
+                        "): not adopted; its requests are submitted again");
+  rejected->set_error_class(v1::ERROR_CLASS_RETRYABLE);
+  spdlog::warn("batch {}: {}", batch_key, rejected->message());
+  session_.next_poll_us.erase(batch);
+  return CommitOne(std::move(event), store::Durability::kSynced);
 }
 
 void Executor::HoldStage(std::size_t policy, double retry_after_s, std::string_view why) {
@@ -376,18 +468,28 @@ base::Status Executor::Do(const SubmitBatch& command) {
   const std::size_t policy = PolicyOfStage(record.stage);
 
   if (command.reconcile) {
+    if (candidates_.contains(batch)) return VerifyCandidate(batch, *provider);
     // An earlier process planned this batch and may have created it before it stopped.
     BATCHLOG_ASSIGN_OR_RETURN(const v1::Event planned_event, ReadEventAt(record.planned_seq));
     providers::FindBatchQuery query;
     query.batch_key = batch_key;
     query.planned_at_unix_us = planned_event.recorded_at_unix_us();
     query.request_count = record.member_count;
+    const bool by_window = provider->kind() == providers::ProviderKind::kAnthropic;
+    if (by_window) query.exclude_ids = ClaimedProviderIds();
     auto found = provider->FindBatch(query);
     if (!found.ok()) {
       HoldStage(policy, 0, "cannot look up batch " + batch_key + ": " + found.status().message());
       return base::Status::Ok();
     }
-    if (found->has_value()) return Adopt(batch, **found);
+    if (found->has_value() && !by_window) return Adopt(batch, **found);  // metadata: exact
+    if (found->has_value()) {
+      spdlog::info("batch {}: provider batch {} matches its creation window and request count; "
+                   "adopted once its results show the same custom_ids",
+                   batch_key, (*found)->id);
+      candidates_[batch] = **found;
+      return VerifyCandidate(batch, *provider);
+    }
     session_.planned_here.insert(batch);  // not at the provider: submit it now
   }
 
@@ -536,7 +638,7 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
   std::uint32_t failed = 0;
   std::uint32_t ignored = 0;
   std::vector<store::PendingEvent> step;
-  base::Status step_status;
+  std::vector<bool> seen(lifecycle().requests.size(), false);
   for (const std::filesystem::path& file : files) {
     auto parsed = providers::ParseResultsFile(
         provider->kind(), file, [&](const providers::ResultLine& line) -> base::Status {
@@ -548,16 +650,12 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
             ++ignored;  // not ours in this batch, or already recorded (re-ingestion)
             return base::Status::Ok();
           }
-          // A result already in this step (a provider repeating a line) is recorded once.
-          for (const store::PendingEvent& pending : step) {
-            const v1::Event& e = pending.event;
-            if ((e.has_request_succeeded() &&
-                 e.request_succeeded().custom_id() == line.custom_id) ||
-                (e.has_request_failed() && e.request_failed().custom_id() == line.custom_id)) {
-              ++ignored;
-              return base::Status::Ok();
-            }
+          // A provider repeating a line within this ingestion is recorded once.
+          if (seen[request]) {
+            ++ignored;
+            return base::Status::Ok();
           }
+          seen[request] = true;
           const std::uint16_t attempt = lc.requests.attempt[request];
           store::PendingEvent& pending = step.emplace_back();
           pending.blob.assign(line.body);

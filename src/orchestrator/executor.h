@@ -97,6 +97,14 @@ class Executor {
   base::Result<events::v1::Event> ReadEventAt(std::uint64_t seq) const;
   base::Result<providers::SubmitSpec> BuildSubmitSpec(std::uint32_t batch);
   base::Status Adopt(std::uint32_t batch, const providers::BatchInfo& info);
+  // Anthropic reconciliation: the batch found by creation window and request count is
+  // adopted only once its results hold exactly the planned batch's custom_ids; otherwise
+  // the adoption is recorded as rejected (SubmitRejected "adoption_rejected") and the
+  // requests are resubmitted. Until the candidate ends, the batch stays planned.
+  base::Status VerifyCandidate(std::uint32_t batch, providers::BatchProvider& provider);
+  // Provider batch ids no reconciliation may adopt: recorded by this run's batches, held
+  // as a candidate, or already rejected as one.
+  std::vector<std::string> ClaimedProviderIds() const;
   base::Status Reject(std::uint32_t batch, const providers::ApiError& error);
   void HoldStage(std::size_t policy, double retry_after_s, std::string_view why);
   void SchedulePoll(std::uint32_t batch, bool changed);
@@ -110,6 +118,8 @@ class Executor {
   std::map<std::uint32_t, double> poll_interval_s_;                // by batch
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
   std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff
+  std::map<std::uint32_t, providers::BatchInfo> candidates_;  // by batch: awaiting verification
+  std::vector<std::string> rejected_candidates_;  // provider batch ids refused this session
 };
 
 }  // namespace batchlog::orchestrator

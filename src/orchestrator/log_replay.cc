@@ -35,6 +35,13 @@ base::Result<replay::Projections> ReplayLog(const store::EventLog& log, std::uin
   }
   replay::Projections projections;
   BATCHLOG_ASSIGN_OR_RETURN(auto snapshot, log.LatestSnapshot(as_of_seq));
+  // A snapshot written by a batchlog with another snapshot format is a cache this build
+  // cannot use, not damage: fold the log from its start instead.
+  if (snapshot.has_value() &&
+      replay::SnapshotVersion(snapshot->bytes).value_or(replay::kSnapshotVersion) !=
+          replay::kSnapshotVersion) {
+    snapshot.reset();
+  }
   if (snapshot.has_value()) {
     auto decoded = replay::DecodeSnapshot(snapshot->bytes);
     if (!decoded.ok()) {

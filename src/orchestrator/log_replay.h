@@ -1,7 +1,8 @@
 // ReplayLog: the projections of a run as of a seq, from its latest snapshot at or before
 // that seq plus the tail (design.md "The loop": state = replay(log)). Used by the writer
 // on resume and by every read-only command; the answer is always the one a from-scratch
-// replay gives (tests/replay proves the equivalence).
+// replay gives (tests/replay proves the equivalence). A snapshot of another snapshot format
+// version (written by another batchlog) is skipped: the log is folded from its start.
 #pragma once
 
 #include <cstdint>

@@ -24,6 +24,7 @@
 #include "src/base/result.h"
 #include "src/orchestrator/run_loop.h"
 #include "src/orchestrator/run_setup.h"
+#include "src/store/store.h"
 
 namespace batchlog::orchestrator {
 
@@ -35,6 +36,7 @@ struct RunRequest {
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const replay::Projections&)> on_progress;
   double manifest_min_interval_s = 1.0;
+  store::StoreOptions store_options;  // e.g. a fault-injecting RocksDB env in tests
 };
 
 struct RunOutcome {

@@ -149,23 +149,7 @@ base::Result<BatchPage> AnthropicProvider::ListBatches(std::string_view after,
   const http::HttpRequest request =
       client_.NewRequest(http::HttpMethod::kGet, path, call, /*safe_to_retry=*/true);
   BATCHLOG_ASSIGN_OR_RETURN(const Json object, client_.SendForObject(request));
-  const Json* data = FindField(object, "data");
-  if (data == nullptr || !data->is_array()) {
-    return base::InvalidArgumentError(call + ": the list has no \"data\" array: \"" +
-                                      Snippet(object.dump()) + "\"");
-  }
-  BatchPage page;
-  page.batches.reserve(data->size());
-  for (const Json& entry : *data) {
-    BATCHLOG_ASSIGN_OR_RETURN(BatchInfo batch, ParseAnthropicBatch(call, entry));
-    page.batches.push_back(std::move(batch));
-  }
-  if (const Json* more = FindField(object, "has_more"); more && more->is_boolean()) {
-    page.has_more = more->get<bool>();
-  }
-  BATCHLOG_ASSIGN_OR_RETURN(page.last_id, OptionalString(object, "last_id", call));
-  if (page.last_id.empty() && !page.batches.empty()) page.last_id = page.batches.back().id;
-  return page;
+  return ParseBatchPage(call, object, &ParseAnthropicBatch);
 }
 
 base::Result<BatchInfo> AnthropicProvider::CancelBatch(std::string_view batch_id) {
@@ -225,6 +209,7 @@ base::Result<std::optional<BatchInfo>> AnthropicProvider::FindBatch(const FindBa
       const std::int64_t created_us = batch.created_at_unix_us;
       if (created_us < earliest_us || created_us > latest_us) continue;
       if (batch.counts.total != query.request_count) continue;
+      if (std::count(query.exclude_ids.begin(), query.exclude_ids.end(), batch.id)) continue;
       const std::int64_t distance_us = created_us >= query.planned_at_unix_us
                                            ? created_us - query.planned_at_unix_us
                                            : query.planned_at_unix_us - created_us;

@@ -126,6 +126,7 @@ struct FindBatchQuery {
   std::uint32_t request_count = 0;
   std::int64_t window_us = 15LL * 60 * 1'000'000;  // Anthropic: created within this window
   std::uint32_t max_pages = 20;                    // bound on the listing
+  std::vector<std::string> exclude_ids;  // Anthropic: batches already claimed, never a match
 };
 
 struct DownloadedResults {

@@ -138,4 +138,26 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
+base::Result<BatchPage> ParseBatchPage(
+    const std::string& call, const Json& object,
+    base::Result<BatchInfo> (*parse_batch)(std::string_view call, const Json& entry)) {
+  const Json* data = FindField(object, "data");
+  if (data == nullptr || !data->is_array()) {
+    return base::InvalidArgumentError(call + ": the list has no \"data\" array: \"" +
+                                      Snippet(object.dump()) + "\"");
+  }
+  BatchPage page;
+  page.batches.reserve(data->size());
+  for (const Json& entry : *data) {
+    BATCHLOG_ASSIGN_OR_RETURN(BatchInfo batch, parse_batch(call, entry));
+    page.batches.push_back(std::move(batch));
+  }
+  if (const Json* more = FindField(object, "has_more"); more && more->is_boolean()) {
+    page.has_more = more->get<bool>();
+  }
+  BATCHLOG_ASSIGN_OR_RETURN(page.last_id, OptionalString(object, "last_id", call));
+  if (page.last_id.empty() && !page.batches.empty()) page.last_id = page.batches.back().id;
+  return page;
+}
+
 }  // namespace batchlog::providers

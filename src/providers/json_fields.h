@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/base/result.h"
+#include "src/providers/batch_provider.h"
 
 namespace batchlog::providers {
 
@@ -52,5 +53,11 @@ base::Status CheckJsonObjectText(std::string_view what, std::string_view text);
 
 // Appends `text` as a JSON string literal (quotes included).
 void AppendJsonString(std::string& out, std::string_view text);
+
+// One page of a batch listing (OpenAI and Anthropic share the shape: "data", "has_more",
+// "last_id"), each entry parsed by `parse_batch`; the cursor falls back to the last id.
+base::Result<BatchPage> ParseBatchPage(
+    const std::string& call, const Json& object,
+    base::Result<BatchInfo> (*parse_batch)(std::string_view call, const Json& entry));
 
 }  // namespace batchlog::providers

@@ -243,23 +243,7 @@ base::Result<BatchPage> OpenAiProvider::ListBatches(std::string_view after, std:
   const http::HttpRequest request =
       client_.NewRequest(http::HttpMethod::kGet, path, call, /*safe_to_retry=*/true);
   BATCHLOG_ASSIGN_OR_RETURN(const Json object, client_.SendForObject(request));
-  const Json* data = FindField(object, "data");
-  if (data == nullptr || !data->is_array()) {
-    return base::InvalidArgumentError(call + ": the list has no \"data\" array: \"" +
-                                      Snippet(object.dump()) + "\"");
-  }
-  BatchPage page;
-  page.batches.reserve(data->size());
-  for (const Json& entry : *data) {
-    BATCHLOG_ASSIGN_OR_RETURN(BatchInfo batch, ParseOpenAiBatch(call, entry));
-    page.batches.push_back(std::move(batch));
-  }
-  if (const Json* more = FindField(object, "has_more"); more && more->is_boolean()) {
-    page.has_more = more->get<bool>();
-  }
-  BATCHLOG_ASSIGN_OR_RETURN(page.last_id, OptionalString(object, "last_id", call));
-  if (page.last_id.empty() && !page.batches.empty()) page.last_id = page.batches.back().id;
-  return page;
+  return ParseBatchPage(call, object, &ParseOpenAiBatch);
 }
 
 base::Result<BatchInfo> OpenAiProvider::CancelBatch(std::string_view batch_id) {

@@ -164,6 +164,9 @@ void EventDecoder::ClearKeepingPayload() {
     case v1::Event::kRunCancelled:
       event_.mutable_run_cancelled()->Clear();
       break;
+    case v1::Event::kRunResumed:
+      event_.mutable_run_resumed()->Clear();
+      break;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }

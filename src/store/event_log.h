@@ -15,9 +15,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -119,6 +121,13 @@ class EventLog {
 
   // The blob of the event at `seq` (kNotFound when that event has none).
   virtual base::Result<std::string> ReadBlob(std::uint64_t seq) const = 0;
+  // The blobs of `seqs` (ascending), handed to `visit` in order with views valid during the
+  // call. One forward scan instead of a point lookup each: the batch submission path reads
+  // thousands of consecutive bodies. kNotFound naming the first seq without a blob.
+  virtual base::Status ReadBlobs(
+      std::span<const std::uint64_t> seqs,
+      const std::function<base::Status(std::uint64_t seq, std::string_view blob)>& visit)
+      const = 0;
 
   // The latest snapshot covering a seq <= at_or_before, if any.
   virtual base::Result<std::optional<Snapshot>> LatestSnapshot(

@@ -1,6 +1,7 @@
 #include "src/store/rocksdb_event_log.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -54,6 +55,42 @@ base::Result<std::string> RocksDbEventLog::ReadBlob(std::uint64_t seq) const {
   BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(
       status, "run '" + run_id() + "': reading the blob of seq " + std::to_string(seq)));
   return blob;
+}
+
+base::Status RocksDbEventLog::ReadBlobs(
+    std::span<const std::uint64_t> seqs,
+    const std::function<base::Status(std::uint64_t seq, std::string_view blob)>& visit) const {
+  if (seqs.empty()) return base::Status::Ok();
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(
+      database_->db()->NewIterator(options, database_->payloads()));
+  auto missing = [&](std::uint64_t seq) {
+    return base::NotFoundError("run '" + run_id() + "': event at seq " + std::to_string(seq) +
+                               " has no blob");
+  };
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    const std::uint64_t seq = seqs[i];
+    const key_format::SeqKey key = key_format::EncodeSeqKey(seq);
+    const rocksdb::Slice wanted(key.data(), key.size());
+    // Consecutive seqs are usually the next key: step instead of seeking.
+    bool positioned = false;
+    if (i > 0 && it->Valid()) {
+      it->Next();
+      positioned = it->Valid() && it->key() == wanted;
+    }
+    if (!positioned) {
+      it->Seek(wanted);
+      if (!it->Valid() || it->key() != wanted) {
+        BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(
+            it->status(), "run '" + run_id() + "': reading the blob of seq " +
+                              std::to_string(seq)));
+        return missing(seq);
+      }
+    }
+    BATCHLOG_RETURN_IF_ERROR(visit(seq, std::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocksDbStatus(it->status(), "run '" + run_id() + "': reading blobs");
 }
 
 base::Result<std::optional<Snapshot>> RocksDbEventLog::LatestSnapshot(

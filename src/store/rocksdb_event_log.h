@@ -31,6 +31,10 @@ class RocksDbEventLog final : public EventLog {
   base::Result<SeqRange> Append(StepBatch& step) override;
   std::unique_ptr<EventLogReader> NewReader(const ReadOptions& options) const override;
   base::Result<std::string> ReadBlob(std::uint64_t seq) const override;
+  base::Status ReadBlobs(
+      std::span<const std::uint64_t> seqs,
+      const std::function<base::Status(std::uint64_t seq, std::string_view blob)>& visit)
+      const override;
   base::Result<std::optional<Snapshot>> LatestSnapshot(std::uint64_t at_or_before) const override;
   base::Status CatchUp() override;
   base::Status Flush() override;

@@ -55,7 +55,7 @@ class DiscardingLogger final : public rocksdb::Logger {
   void Logv(const char* /*format*/, va_list /*ap*/) override {}
 };
 
-rocksdb::DBOptions MakeDbOptions(OpenMode mode, bool create, rocksdb::Env* env) {
+rocksdb::DBOptions MakeDbOptions(OpenMode /*mode*/, bool create, rocksdb::Env* env) {
   rocksdb::DBOptions options;
   options.env = env != nullptr ? env : rocksdb::Env::Default();
   options.create_if_missing = create;
@@ -82,7 +82,7 @@ rocksdb::DBOptions MakeDbOptions(OpenMode mode, bool create, rocksdb::Env* env) 
   // No periodic stats work in the background of a latency-sensitive writer.
   options.stats_dump_period_sec = 0;
   options.stats_persist_period_sec = 0;
-  if (mode == OpenMode::kReadOnly) options.info_log = std::make_shared<DiscardingLogger>();
+  options.info_log = std::make_shared<DiscardingLogger>();  // LOG writes abort on a full disk
   return options;
 }
 

@@ -133,6 +133,12 @@ TEST_CASE("the manifest JSON has the design's keys, in order, pretty-printed",
   "run_id": "r1",
   "generated_at_seq": 6,
   "status": "running",
+  "cost": {
+    "total": 0.0,
+    "by_workflow": {
+      "wf": 0.0
+    }
+  },
   "workflows": {
     "wf": {
       "stage_1": {
@@ -153,7 +159,15 @@ TEST_CASE("the manifest JSON has the design's keys, in order, pretty-printed",
           "output_tokens": 4
         },
         "in_flight": 0,
-        "waiting_retry": 0
+        "waiting_retry": 0,
+        "cost": {
+          "total": 0.0,
+          "by_attempt": {},
+          "unpriced_tokens": {
+            "input_tokens": 3,
+            "output_tokens": 4
+          }
+        }
       }
     }
   }
@@ -167,6 +181,10 @@ TEST_CASE("an empty manifest names no workflows", "[replay][manifest]") {
   "run_id": "",
   "generated_at_seq": 0,
   "status": "not_started",
+  "cost": {
+    "total": 0.0,
+    "by_workflow": {}
+  },
   "workflows": {}
 }
 )");

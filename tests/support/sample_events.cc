@@ -56,6 +56,21 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     e->set_config_path("examples/math.yaml");
     e->set_batchlog_version("0.1.0");
     e->set_random_seed(424242);
+    auto* price = e->add_prices();
+    price->set_workflow("math");
+    price->set_stage("stage_1");
+    price->set_model("gpt-4o-mini");
+    price->set_input_per_million(0.15);
+    price->set_output_per_million(0.6);
+    price->set_batch_discount(0.5);
+    auto* fork = e->mutable_forked_from();
+    fork->set_source_run_id("math-20261127-101500");
+    fork->set_source_seq(9123);
+    fork->set_from_stage("stage_2");
+    auto* carried = fork->add_carried_stages();
+    carried->set_workflow("math");
+    carried->set_stage("stage_1");
+    carried->set_source_completed_seq(8001);
   }
   {
     auto* e = b.Add(R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"2+2?"}]})")
@@ -208,6 +223,10 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     auto* e = b.Add().mutable_run_cancelled();
     e->set_reason("cancelled by the user");
     e->set_resumable(true);
+  }
+  {
+    auto* e = b.Add().mutable_run_resumed();
+    e->set_reason("batchlog resume");
   }
   return b.Take();
 }

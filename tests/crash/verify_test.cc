@@ -1,0 +1,232 @@
+// `batchlog verify`: passes on an intact completed run, and on a deliberately damaged store
+// names the check, the run and the seq (a missing event, an outcome paired with the wrong
+// intent, a snapshot that disagrees with the log, an edited manifest file, a completed run
+// with an open intent).
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "replay/snapshot_codec.h"
+#include "src/orchestrator/verify.h"
+#include "src/store/key_format.h"
+#include "tests/crash/crash_harness.h"
+#include "tests/store/store_test_util.h"
+
+namespace batchlog::crash {
+namespace {
+
+namespace kf = store::key_format;
+using orchestrator::VerifyReport;
+using orchestrator::VerifyRun;
+
+std::string SeqKey(std::uint64_t seq) {
+  return std::string(kf::SeqKeyView(kf::EncodeSeqKey(seq)));
+}
+
+// A completed run of the OpenAI-then-Anthropic scenario.
+struct CompletedRun {
+  CompletedRun() : harness(OpenAiThenAnthropic(), "verify") {
+    const ChildResult run = harness.Run();
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+  }
+  std::filesystem::path log_dir() const {
+    return harness.store() / "runs" / harness.run_id() / "log";
+  }
+  VerifyReport Verify() const {
+    auto report = VerifyRun(harness.store(), harness.run_id());
+    REQUIRE(report.ok());
+    return *report;
+  }
+  std::uint64_t LatestSnapshotSeq() const {
+    auto store = store::Store::Open(harness.store(), false);
+    REQUIRE(store.ok());
+    auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+    REQUIRE(log.ok());
+    auto snapshot = (*log)->LatestSnapshot();
+    REQUIRE(snapshot.ok());
+    REQUIRE(snapshot->has_value());
+    return (*snapshot)->seq;
+  }
+  // The seq of the first event satisfying `pick`.
+  template <typename Pick>
+  std::uint64_t FindSeq(Pick pick) const {
+    auto store = store::Store::Open(harness.store(), false);
+    REQUIRE(store.ok());
+    auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+    REQUIRE(log.ok());
+    auto reader = (*log)->NewReader({});
+    while (reader->Next()) {
+      if (pick(reader->event())) return reader->event().seq();
+    }
+    FAIL("no such event");
+    return 0;
+  }
+  CrashHarness harness;
+};
+
+bool HasFailure(const VerifyReport& report, const std::string& check, std::uint64_t seq) {
+  for (const auto& failure : report.failures) {
+    if (failure.check == check && failure.seq == seq) return true;
+  }
+  return false;
+}
+
+TEST_CASE("verify passes on a completed run and says what it checked", "[crash][verify]") {
+  CompletedRun run;
+  const VerifyReport report = run.Verify();
+  const std::string text = orchestrator::RenderVerifyReport(report);
+  INFO(text);
+  CHECK(report.ok());
+  CHECK(report.status == replay::RunStatus::kCompleted);
+  CHECK(report.events_read == report.last_seq);
+  CHECK(report.snapshots_checked >= 2);  // every stage end writes one
+  CHECK(report.outcomes_paired > 0);
+  CHECK(report.manifest_seq == report.last_seq);
+  CHECK(text.find("run crash-run: verified") != std::string::npos);
+  const ChildResult cli = run.harness.Batchlog({"verify", run.harness.run_id()});
+  CHECK(cli.exit_code == 0);
+  CHECK(cli.out == text);
+}
+
+TEST_CASE("verify reports a missing event as DataLoss naming run and seq", "[crash][verify]") {
+  CompletedRun run;
+  {
+    store::testing::RawRunDatabase raw(run.log_dir());
+    raw.Delete(kf::kEventsColumnFamily, SeqKey(20));
+  }
+  const VerifyReport report = run.Verify();
+  CHECK(HasFailure(report, "density", 20));
+  const ChildResult cli = run.harness.Batchlog({"verify", run.harness.run_id()});
+  CHECK(cli.exit_code == 4);  // kExitDataLoss
+  CHECK(cli.err.find("run crash-run") != std::string::npos);
+  CHECK(cli.err.find("seq 20") != std::string::npos);
+}
+
+TEST_CASE("verify reports an outcome that names another batch's intent", "[crash][verify]") {
+  CompletedRun run;
+  const std::uint64_t first_planned =
+      run.FindSeq([](const events::v1::Event& e) { return e.has_batch_planned(); });
+  std::uint64_t submitted = 0;
+  std::string value;
+  {
+    submitted = run.FindSeq([first_planned](const events::v1::Event& e) {
+      return e.has_batch_submitted() && e.batch_submitted().planned_seq() != first_planned;
+    });
+    store::testing::RawRunDatabase raw(run.log_dir());
+    events::v1::Event event;
+    REQUIRE(event.ParseFromString(raw.Get(kf::kEventsColumnFamily, SeqKey(submitted))));
+    event.mutable_batch_submitted()->set_planned_seq(first_planned);
+    raw.Put(kf::kEventsColumnFamily, SeqKey(submitted), event.SerializeAsString());
+  }
+  const VerifyReport report = run.Verify();
+  INFO(orchestrator::RenderVerifyReport(report));
+  CHECK(HasFailure(report, "pairing", submitted));
+  CHECK_FALSE(report.ok());
+}
+
+TEST_CASE("verify reports a snapshot that disagrees with the log at its seq", "[crash][verify]") {
+  CompletedRun run;
+  const std::uint64_t snapshot_seq = run.LatestSnapshotSeq();
+  {
+    store::testing::RawRunDatabase raw(run.log_dir());
+    auto projections =
+        replay::DecodeSnapshot(raw.Get(kf::kSnapshotsColumnFamily, SeqKey(snapshot_seq)));
+    REQUIRE(projections.ok());
+    projections->run_state.run_name += "-edited";  // a well-formed snapshot of another state
+    raw.Put(kf::kSnapshotsColumnFamily, SeqKey(snapshot_seq),
+            replay::EncodeSnapshot(*projections));
+  }
+  const VerifyReport report = run.Verify();
+  INFO(orchestrator::RenderVerifyReport(report));
+  CHECK(HasFailure(report, "snapshots", snapshot_seq));
+}
+
+TEST_CASE("verify skips a snapshot of another snapshot format and says so", "[crash][verify]") {
+  CompletedRun run;
+  const std::uint64_t snapshot_seq = run.LatestSnapshotSeq();
+  {
+    // An older build's snapshot: the same header with another version word (bytes 8..11).
+    store::testing::RawRunDatabase raw(run.log_dir());
+    std::string bytes = raw.Get(kf::kSnapshotsColumnFamily, SeqKey(snapshot_seq));
+    REQUIRE(replay::SnapshotVersion(bytes) == replay::kSnapshotVersion);
+    bytes[8] = static_cast<char>(replay::kSnapshotVersion - 1);
+    raw.Put(kf::kSnapshotsColumnFamily, SeqKey(snapshot_seq), bytes);
+  }
+  const VerifyReport report = run.Verify();
+  const std::string rendered = orchestrator::RenderVerifyReport(report);
+  INFO(rendered);
+  CHECK(report.ok());
+  CHECK_THAT(rendered, Catch::Contains("snapshot format " +
+                                       std::to_string(replay::kSnapshotVersion - 1)));
+  // Reads fold the log instead and still agree with the manifest file.
+  const ChildResult manifest = run.harness.Batchlog({"manifest", run.harness.run_id()});
+  CHECK(manifest.exit_code == 0);
+}
+
+TEST_CASE("verify reports a manifest file that differs from the log", "[crash][verify]") {
+  CompletedRun run;
+  const std::filesystem::path path =
+      run.harness.store() / "runs" / run.harness.run_id() / "manifest.json";
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  const std::size_t at = text.find("\"succeeded\": ");
+  REQUIRE(at != std::string::npos);
+  text.insert(at + 13, "1");  // e.g. 7 -> 17
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  const VerifyReport report = run.Verify();
+  INFO(orchestrator::RenderVerifyReport(report));
+  CHECK(HasFailure(report, "manifest", report.last_seq));
+  CHECK(run.harness.Batchlog({"verify", run.harness.run_id()}).exit_code == 4);
+}
+
+TEST_CASE("verify reports a completed run that still has an open intent", "[crash][verify]") {
+  batchlog::testing::TempDir dir("verify-open-intent");
+  auto opened = store::Store::Open(dir / "store", true);
+  REQUIRE(opened.ok());
+  auto log = opened->CreateRun(store::testing::MakeMetadata("r1"));
+  REQUIRE(log.ok());
+  store::StepBatch step;
+  auto add = [&](auto fill, std::string blob = {}) {
+    store::PendingEvent& pending = step.events.emplace_back();
+    pending.event.set_recorded_at_unix_us(1'767'225'600'000'000);
+    fill(pending.event);
+    pending.blob = std::move(blob);
+  };
+  add([](events::v1::Event& e) { e.mutable_run_started()->set_run_name("r"); });
+  add(
+      [](events::v1::Event& e) {
+        auto* planned = e.mutable_request_planned();
+        planned->set_workflow("wf");
+        planned->set_stage("stage_1");
+        planned->set_custom_id("a");
+      },
+      "{}");
+  add([](events::v1::Event& e) {
+    auto* batch = e.mutable_batch_planned();
+    batch->set_batch_key("wf:stage_1:a1:b000000");
+    batch->set_workflow("wf");
+    batch->set_stage("stage_1");
+    batch->set_provider("oa");
+    batch->add_custom_ids("a");
+    batch->add_attempts(1);
+  });
+  add([](events::v1::Event& e) { e.mutable_run_completed()->set_workflows(1); });
+  REQUIRE((*log)->Append(step).ok());
+  log->reset();
+  auto report = VerifyRun(dir / "store", "r1");
+  REQUIRE(report.ok());
+  INFO(orchestrator::RenderVerifyReport(*report));
+  CHECK(HasFailure(*report, "intents", 3));
+  CHECK(HasFailure(*report, "manifest", 4));  // ended, but no manifest file
+}
+
+}  // namespace
+}  // namespace batchlog::crash
