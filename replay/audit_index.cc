@@ -70,6 +70,7 @@ void ApplyFollowing(AuditIndex& state, const Event& event, const Lifecycle& lead
     case Event::kRunFailed:
     case Event::kRunCancelled:
     case Event::kRunResumed:
+    case Event::kWorkflowFileChanged:
       state.run_events.push_back(seq);
       return;
     case Event::kRequestPlanned:

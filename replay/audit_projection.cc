@@ -711,6 +711,9 @@ std::string Detail(const AuditRow& row) {
     case AuditEvent::kRunResumed:
       out = "run resumed";
       break;
+    case AuditEvent::kWorkflowFileChanged:
+      out = "workflow file changed: " + row.status;
+      break;
   }
   if (row.carried) out += " [carried]";
   return out;
@@ -771,6 +774,8 @@ std::string_view AuditEventName(AuditEvent event) {
       return "run_cancelled";
     case AuditEvent::kRunResumed:
       return "run_resumed";
+    case AuditEvent::kWorkflowFileChanged:
+      return "workflow_file_changed";
   }
   return "unknown";
 }
@@ -834,6 +839,13 @@ base::Status Apply(AuditState& state, const Event& event) {
     case Event::kRunResumed:
       ApplyRunResumed(state, event);
       break;
+    case Event::kWorkflowFileChanged: {
+      const events::v1::WorkflowFileChanged& changed = event.workflow_file_changed();
+      AddRow(state, event, AuditEvent::kWorkflowFileChanged, "", "").status =
+          changed.config_path() + " (sha256 " + changed.previous_sha256().substr(0, 12) +
+          " -> " + changed.config_sha256().substr(0, 12) + ")";
+      break;
+    }
     case Event::kQuotaWarning:
     case Event::PAYLOAD_NOT_SET:
       break;

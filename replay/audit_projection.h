@@ -62,6 +62,7 @@ enum class AuditEvent : std::uint8_t {
   kRunFailed,
   kRunCancelled,
   kRunResumed,
+  kWorkflowFileChanged,
 };
 // "request_planned", "batch_planned", ... (the JSONL `event` values).
 std::string_view AuditEventName(AuditEvent event);

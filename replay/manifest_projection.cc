@@ -466,6 +466,8 @@ base::Status ApplyEvent(ManifestState& state, const Event& event, const Lifecycl
     case Event::kRunResumed:
       status = ApplyRunResumed(state, seq);
       break;
+    case Event::kWorkflowFileChanged:
+      break;  // the run's configuration, not part of the manifest
     case Event::PAYLOAD_NOT_SET:
       status = ApplyUnknownPayload(event);
       break;

@@ -21,6 +21,7 @@ base::Status ApplyRunStarted(RunState& state, const events::v1::RunStarted& star
   BATCHLOG_RETURN_IF_ERROR(TrackRunStarted(state.lifecycle, seq));
   state.run_name = started.run_name();
   state.config_sha256 = started.config_sha256();
+  state.config_seq = seq;
   state.batchlog_version = started.batchlog_version();
   state.random_seed = started.random_seed();
   return base::Status::Ok();
@@ -187,6 +188,17 @@ base::Status ApplyRunResumed(RunState& state, std::uint64_t seq) {
   return base::Status::Ok();
 }
 
+base::Status ApplyWorkflowFileChanged(RunState& state,
+                                      const events::v1::WorkflowFileChanged& changed,
+                                      std::uint64_t seq) {
+  if (state.lifecycle.run_status == RunStatus::kNotStarted) {
+    return ImpossibleEvent(seq, "WorkflowFileChanged before RunStarted");
+  }
+  state.config_sha256 = changed.config_sha256();
+  state.config_seq = seq;
+  return base::Status::Ok();
+}
+
 base::Status ApplyUnknownPayload(const Event& event) {
   // A newer writer's event type: skippable only when the writer said so.
   if (event.reader_may_ignore()) return base::Status::Ok();
@@ -256,6 +268,9 @@ base::Status Apply(RunState& state, const Event& event) {
       break;
     case Event::kRunResumed:
       status = ApplyRunResumed(state, seq);
+      break;
+    case Event::kWorkflowFileChanged:
+      status = ApplyWorkflowFileChanged(state, event.workflow_file_changed(), seq);
       break;
     case Event::PAYLOAD_NOT_SET:
       status = ApplyUnknownPayload(event);

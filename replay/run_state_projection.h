@@ -91,6 +91,9 @@ struct RunState {
   // From RunStarted / RunFailed / RunCancelled.
   std::string run_name;
   std::string config_sha256;
+  // The seq of the event holding the workflow file text the run goes on with: RunStarted,
+  // or the latest WorkflowFileChanged.
+  std::uint64_t config_seq = 0;
   std::string batchlog_version;
   std::uint64_t random_seed = 0;
   std::string end_reason;  // RunFailed.reason or RunCancelled.reason

@@ -198,6 +198,7 @@ void PutLifecycle(Writer& out, const Lifecycle& state) {
 void PutRunState(Writer& out, const RunState& state) {
   out.String(state.run_name);
   out.String(state.config_sha256);
+  out.Varint(state.config_seq);
   out.String(state.batchlog_version);
   out.Varint(state.random_seed);
   out.String(state.end_reason);
@@ -451,6 +452,7 @@ base::Status GetLifecycle(Reader& in, Lifecycle& state) {
 base::Status GetRunState(Reader& in, RunState& state) {
   state.run_name = in.String();
   state.config_sha256 = in.String();
+  state.config_seq = in.Varint();
   state.batchlog_version = in.String();
   state.random_seed = in.Varint();
   state.end_reason = in.String();

@@ -32,6 +32,7 @@ void ApplyFollowing(StageInputs& state, const events::v1::Event& event, const Li
     case Event::kRunFailed:
     case Event::kRunCancelled:
     case Event::kRunResumed:
+    case Event::kWorkflowFileChanged:
     case Event::PAYLOAD_NOT_SET:
       return;
   }

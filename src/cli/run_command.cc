@@ -13,16 +13,21 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
   struct Options {
     std::string workflow;
     std::string run_id;
+    bool allow_changed_workflow = false;
     RunOptions run;
   };
   auto options = std::make_shared<Options>();
   command->add_option("WORKFLOW", options->workflow, "The workflow file (YAML)")->required();
   command->add_option("--run-id", options->run_id,
                       "Id of the run (default: <run_name>-<UTC time>); an existing run resumes");
+  command->add_flag("--allow-changed-workflow", options->allow_changed_workflow,
+                    "Continue an existing run with a workflow file that differs from the one "
+                    "it was recorded with (recorded as a WorkflowFileChanged event)");
   AddRunOptions(*command, options->run);
   command->callback([&context, options] {
     orchestrator::RunRequest request = PrepareRun(context, options->run);
     request.run_id = options->run_id;
+    request.allow_changed_workflow = options->allow_changed_workflow;
     context.exit_code =
         FinishRun(orchestrator::StartRun(options->workflow, request), options->run, context);
   });

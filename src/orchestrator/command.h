@@ -57,6 +57,15 @@ struct AbandonRequests {
   events::v1::AbandonReason reason = events::v1::ABANDON_REASON_UNSPECIFIED;
 };
 
+// Record a QuotaWarning for the (provider, model) of `policy`: its enqueued tokens reached
+// the warning fraction, or new batches are now held (`holding`), or a hold has ended.
+struct WarnQuota {
+  std::size_t policy = 0;
+  std::uint64_t enqueued_tokens = 0;
+  std::uint64_t quota_tokens = 0;
+  bool holding = false;
+};
+
 struct CompleteStage {
   std::size_t policy = 0;
 };
@@ -64,6 +73,7 @@ struct CompleteStage {
 struct CompleteRun {};
 
 using Command = std::variant<PlanRequests, PlanBatch, SubmitBatch, PollBatch, IngestBatch,
-                             ScheduleRetry, AbandonRequests, CompleteStage, CompleteRun>;
+                             ScheduleRetry, AbandonRequests, WarnQuota, CompleteStage,
+                             CompleteRun>;
 
 }  // namespace batchlog::orchestrator

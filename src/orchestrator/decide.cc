@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+
+#include "src/orchestrator/enqueued_tokens.h"
 
 namespace batchlog::orchestrator {
 namespace {
@@ -19,11 +22,19 @@ std::uint32_t CountOf(const StageRecord& record, RequestStatus status) {
 class Decider {
  public:
   explicit Decider(const DecideInput& input)
-      : in_(input), state_(input.state), lifecycle_(input.state.lifecycle) {
-    stage_of_policy_.reserve(in_.policies.size());
-    for (const StagePolicy& policy : in_.policies) {
-      stage_of_policy_.push_back(state_.FindStage(policy.workflow, policy.stage));
+      : in_(input),
+        state_(input.state),
+        lifecycle_(input.state.lifecycle),
+        stage_of_policy_(StagesOfPolicies(input)),
+        enqueued_(input.state, input.policies, stage_of_policy_, input.request_body_bytes) {}
+
+  static std::vector<std::uint32_t> StagesOfPolicies(const DecideInput& input) {
+    std::vector<std::uint32_t> stages;
+    stages.reserve(input.policies.size());
+    for (const StagePolicy& policy : input.policies) {
+      stages.push_back(input.state.FindStage(policy.workflow, policy.stage));
     }
+    return stages;
   }
 
   // True (and the wake-up noted) while new provider calls for the batch's stage are held.
@@ -53,6 +64,7 @@ class Decider {
       DecidePlanning(policy);
       DecideBatches(policy);
     }
+    DecideQuotaWarning();
     bool all_completed = true;
     for (std::size_t policy = 0; policy < in_.policies.size(); ++policy) {
       if (StageCompleted(policy)) continue;
@@ -204,18 +216,82 @@ class Decider {
         by_attempt[group.attempt].push_back(request);
       }
     }
-    const std::size_t limit = std::max<std::uint32_t>(in_.policies[policy].batch_max_requests, 1);
+    const StagePolicy& rules = in_.policies[policy];
+    const std::size_t limit = std::max<std::uint32_t>(rules.batch_max_requests, 1);
+    const bool quota = rules.quota_tokens.has_value() && enqueued_.active();
     for (auto& [attempt, requests] : by_attempt) {
       std::sort(requests.begin(), requests.end());
-      for (std::size_t begin = 0; begin < requests.size(); begin += limit) {
-        const std::size_t end = std::min(requests.size(), begin + limit);
+      std::size_t begin = 0;
+      while (begin < requests.size()) {
+        std::size_t end = std::min(requests.size(), begin + limit);
+        if (quota) {
+          end = FitQuota(policy, requests, begin, end);
+          if (end == begin) return;  // held until enqueued batches end
+        }
         PlanBatch batch{policy,
                         {requests.begin() + static_cast<std::ptrdiff_t>(begin),
                          requests.begin() + static_cast<std::ptrdiff_t>(end)},
                         {}};
         batch.attempts.assign(batch.requests.size(), attempt);
         decision_.commands.push_back(std::move(batch));
+        begin = end;
       }
+    }
+  }
+
+  // The end of the new batch requests[begin, end) once cut to the quota, and the ledger
+  // charged; `begin` when it must wait (the hold is noted).
+  std::size_t FitQuota(std::size_t policy, const std::vector<std::uint32_t>& requests,
+                       std::size_t begin, std::size_t end) {
+    const std::uint64_t quota = *in_.policies[policy].quota_tokens;
+    const std::uint64_t enqueued = enqueued_.Of(policy);
+    std::uint64_t tokens = 0;
+    std::size_t fit = begin;
+    while (fit < end) {
+      const std::uint64_t next = enqueued_.TokensOf(requests[fit]);
+      // Alone on the provider, a request over the quota still goes: holding it would wait
+      // forever, and the provider's answer (a batch failure) is then recorded.
+      const bool alone = enqueued == 0 && fit == begin;
+      if (!alone && enqueued + tokens + next > quota) break;
+      tokens += next;
+      ++fit;
+    }
+    if (fit == begin) {
+      if (!held_) held_ = WarnQuota{policy, enqueued, quota, true};
+      return begin;
+    }
+    enqueued_.Add(policy, tokens);
+    const double warn_at = in_.policies[policy].quota_warn_fraction * static_cast<double>(quota);
+    if (!reached_warning_ && static_cast<double>(enqueued + tokens) >= warn_at) {
+      reached_warning_ = WarnQuota{policy, enqueued + tokens, quota, false};
+    }
+    return fit;
+  }
+
+  // Records a hold that starts or ends, and the first time a count reaches the warning
+  // fraction; the log's latest QuotaWarning says whether batches are held, so a warning is
+  // never repeated.
+  void DecideQuotaWarning() {
+    if (held_) {
+      if (!state_.quota_holding) decision_.commands.push_back(*held_);
+      return;
+    }
+    if (state_.quota_holding) {
+      // The hold has ended: batches fit again (or nothing is waiting any more).
+      WarnQuota released = reached_warning_.value_or(WarnQuota{});
+      if (!reached_warning_) {
+        for (std::size_t policy = 0; policy < in_.policies.size(); ++policy) {
+          if (!in_.policies[policy].quota_tokens) continue;
+          released = {policy, enqueued_.Of(policy), *in_.policies[policy].quota_tokens, false};
+          break;
+        }
+      }
+      released.holding = false;
+      decision_.commands.push_back(released);
+      return;
+    }
+    if (reached_warning_ && state_.counters.quota_warnings == 0) {
+      decision_.commands.push_back(*reached_warning_);
     }
   }
 
@@ -241,6 +317,9 @@ class Decider {
   const RunState& state_;
   const replay::Lifecycle& lifecycle_;
   std::vector<std::uint32_t> stage_of_policy_;
+  EnqueuedTokens enqueued_;
+  std::optional<WarnQuota> held_;             // the first batch held this call
+  std::optional<WarnQuota> reached_warning_;  // the first count to reach its warning fraction
   Decision decision_;
 };
 

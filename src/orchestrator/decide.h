@@ -13,6 +13,11 @@
 // - Planned requests (never sent, or returned unprocessed) and due retries are put into
 //   new batches of at most batch_max_requests, one attempt per batch, unless the stage is
 //   held (after a transient rejection of a create).
+// - The enqueued-token quota (enqueued_tokens.h): a new batch that would take its (provider,
+//   model) over the quota is held until batches end; when nothing is enqueued, the batch is
+//   cut to what fits (at least one request), so a quota smaller than a batch still makes
+//   progress. A QuotaWarning is recorded the first time the count reaches the warning
+//   fraction, and whenever a hold starts or ends.
 // - A later stage is planned from its upstream's successes: as they arrive (as_ready) or
 //   once the upstream stage completed.
 // - A stage completes when all its requests are planned and each has succeeded or failed
@@ -21,6 +26,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -47,6 +53,9 @@ struct DecideInput {
   const std::vector<StagePolicy>& policies;
   const SessionFacts& session;
   std::int64_t now_us = 0;
+  // Per request index, the size of its body (the stage inputs projection's body_bytes):
+  // the enqueued-token quota's estimates. Empty counts every request as 0 tokens.
+  std::span<const std::uint32_t> request_body_bytes = {};
 };
 
 struct Decision {

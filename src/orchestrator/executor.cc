@@ -8,6 +8,7 @@
 
 #include "replay/snapshot_codec.h"
 #include "src/orchestrator/backoff.h"
+#include "src/orchestrator/enqueued_tokens.h"
 #include "src/orchestrator/kill_point.h"
 #include "src/providers/results_parser.h"
 
@@ -245,18 +246,22 @@ base::Status Executor::Do(const PlanBatch& command) {
   planned->set_stage(policy.stage);
   planned->set_provider(policy.provider);
   planned->set_endpoint(policy.endpoint);
+  planned->set_model(policy.model);
   std::uint64_t bytes = 0;
+  std::uint64_t tokens = 0;
   for (std::size_t i = 0; i < command.requests.size(); ++i) {
     const std::uint32_t request = command.requests[i];
+    const std::uint32_t body_bytes = deps_.projections->stage_inputs.body_bytes[request];
     // Each line carries the body plus the provider's wrapper (~120 bytes).
-    const std::uint64_t line_bytes = deps_.projections->stage_inputs.body_bytes[request] + 120 +
-                                     lc.requests.custom_id(request).size();
+    const std::uint64_t line_bytes = body_bytes + 120 + lc.requests.custom_id(request).size();
     if (i > 0 && bytes + line_bytes > policy.batch_max_bytes) break;  // the rest: next batch
     bytes += line_bytes;
+    tokens += EstimatedTokensOfBody(body_bytes);
     planned->add_custom_ids(std::string(lc.requests.custom_id(request)));
     planned->add_attempts(command.attempts[i]);
   }
   planned->set_input_bytes(bytes);
+  planned->set_estimated_input_tokens(tokens);
   const std::uint32_t batch = lc.batches.size();
   BATCHLOG_RETURN_IF_ERROR(CommitOne(std::move(event), store::Durability::kSynced));
   session_.planned_here.insert(batch);
@@ -804,6 +809,27 @@ base::Status Executor::Do(const AbandonRequests& command) {
   abandoned->set_reason(command.reason);
   spdlog::warn("{}/{}: {} requests abandoned ({})", policy.workflow, policy.stage,
                command.requests.size(), v1::AbandonReason_Name(command.reason));
+  return CommitOne(std::move(event), store::Durability::kSynced);
+}
+
+base::Status Executor::Do(const WarnQuota& command) {
+  const StagePolicy& policy = (*deps_.policies)[command.policy];
+  v1::Event event;
+  v1::QuotaWarning* warning = event.mutable_quota_warning();
+  warning->set_provider(policy.provider);
+  warning->set_model(policy.model);
+  warning->set_enqueued_tokens(command.enqueued_tokens);
+  warning->set_quota_tokens(command.quota_tokens);
+  warning->set_holding(command.holding);
+  if (command.holding) {
+    spdlog::warn("{}/{}: new batches held: {} estimated tokens enqueued for {} on {}, quota {}",
+                 policy.workflow, policy.stage, command.enqueued_tokens, policy.model,
+                 policy.provider, command.quota_tokens);
+  } else {
+    spdlog::warn("{}/{}: {} estimated tokens enqueued for {} on {} (quota {}); not holding",
+                 policy.workflow, policy.stage, command.enqueued_tokens, policy.model,
+                 policy.provider, command.quota_tokens);
+  }
   return CommitOne(std::move(event), store::Durability::kSynced);
 }
 

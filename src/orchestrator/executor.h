@@ -80,6 +80,7 @@ class Executor {
   base::Status Do(const IngestBatch& command);
   base::Status Do(const ScheduleRetry& command);
   base::Status Do(const AbandonRequests& command);
+  base::Status Do(const WarnQuota& command);
   base::Status Do(const CompleteStage& command);
   base::Status Do(const CompleteRun& command);
 

@@ -176,6 +176,7 @@ base::Status CopyCarriedEvents(const RunReader& reader, std::uint64_t source_seq
       case v1::Event::kRunFailed:
       case v1::Event::kRunCancelled:
       case v1::Event::kRunResumed:
+      case v1::Event::kWorkflowFileChanged:
       case v1::Event::PAYLOAD_NOT_SET:
         break;
     }

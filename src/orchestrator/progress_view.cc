@@ -43,6 +43,10 @@ std::string RenderProgress(const replay::Projections& projections) {
                   batches[stage]);
     out += line;
   }
+  if (projections.run_state.quota_holding) {
+    out += "  holding new batches: the enqueued-token quota is full (see the QuotaWarning "
+           "events)\n";
+  }
   return out;
 }
 

@@ -52,8 +52,11 @@ base::Status RunUntilDone(Executor& executor, const std::vector<StagePolicy>& po
       return base::CancelledError("stopped on request; resume with `batchlog resume`");
     }
     const std::int64_t now = base::ToUnixMicros(clock.Now());
+    const replay::Projections& projections = executor.projections();
     const Decision decision =
-        Decide({executor.projections().run_state, policies, executor.session(), now});
+        Decide({projections.run_state, policies, executor.session(), now,
+                {projections.stage_inputs.body_bytes.data(),
+                 projections.stage_inputs.body_bytes.size()}});
     if (decision.done) return write_manifest(true);
     const std::uint64_t seq_before = executor.projections().last_seq;
     for (const Command& command : decision.commands) {

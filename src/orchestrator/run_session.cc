@@ -1,5 +1,6 @@
 #include "src/orchestrator/run_session.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -12,9 +13,12 @@
 #include <optional>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "replay/manifest_projection.h"
 #include "src/base/random.h"
 #include "src/orchestrator/cancel.h"
+#include "src/orchestrator/line_diff.h"
 #include "src/orchestrator/log_replay.h"
 #include "src/orchestrator/manifest_file.h"
 #include "src/orchestrator/run_started.h"
@@ -106,6 +110,65 @@ base::Result<RunOutcome> Drive(store::Store& store, std::unique_ptr<store::Event
   return outcome;
 }
 
+// The workflow file a run goes on with: the text of RunStarted, or of the latest
+// WorkflowFileChanged (RunState::config_seq).
+struct RecordedConfig {
+  std::string path;
+  std::string text;
+  std::string sha256;
+};
+
+base::Result<RecordedConfig> ReadRecordedConfig(const store::EventLog& log,
+                                                const replay::Projections& projections) {
+  const std::uint64_t seq = std::max<std::uint64_t>(projections.run_state.config_seq, 1);
+  auto reader = log.NewReader({.from_seq = seq, .to_seq = seq});
+  if (!reader->Next()) {
+    if (!reader->status().ok()) return reader->status();
+    return base::DataLossError("run '" + log.run_id() + "': no event at seq " +
+                               std::to_string(seq) + ", which holds its workflow file");
+  }
+  const events::v1::Event& event = reader->event();
+  if (event.has_run_started()) {
+    const events::v1::RunStarted& started = event.run_started();
+    return RecordedConfig{started.config_path(), started.config_text(), started.config_sha256()};
+  }
+  if (event.has_workflow_file_changed()) {
+    const events::v1::WorkflowFileChanged& changed = event.workflow_file_changed();
+    return RecordedConfig{changed.config_path(), changed.config_text(), changed.config_sha256()};
+  }
+  return base::DataLossError("run '" + log.run_id() + "': seq " + std::to_string(seq) +
+                             " is neither RunStarted nor WorkflowFileChanged");
+}
+
+// Every workflow/stage the log has must still be in the new file: the log's requests and
+// batches belong to them.
+base::Status CheckKeepsRecordedStages(const replay::RunState& state, const RunSetup& setup,
+                                      const std::filesystem::path& workflow_path) {
+  const replay::Lifecycle& lifecycle = state.lifecycle;
+  for (std::uint32_t stage = 0; stage < lifecycle.stage_records.size(); ++stage) {
+    const std::string_view workflow =
+        lifecycle.workflow_name(lifecycle.stage_records[stage].workflow);
+    const std::string_view name = lifecycle.stage_name(stage);
+    bool found = false;
+    for (const StagePolicy& policy : setup.policies()) {
+      found = found || (policy.workflow == workflow && policy.stage == name);
+    }
+    if (!found) {
+      return base::InvalidArgumentError(
+          workflow_path.string() + ": the run '" + lifecycle.run_id + "' has requests of " +
+          std::string(workflow) + "/" + std::string(name) +
+          ", which this file no longer has; a changed file must keep every recorded stage");
+    }
+  }
+  return base::Status::Ok();
+}
+
+// `run FILE --run-id ID` of a run that exists: the same file resumes it; a changed one is
+// refused with what changed, or with allow_changed_workflow recorded and used from now on.
+base::Result<RunOutcome> ContinueExisting(std::unique_ptr<store::EventLog> log,
+                                          const std::filesystem::path& workflow_path,
+                                          workflow::WorkflowFile file, const RunRequest& request);
+
 }  // namespace
 
 base::Status EnsureStore(const std::filesystem::path& store_root) {
@@ -130,8 +193,7 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
   if (store.ReadRunMetadata(run_id).ok()) {
     BATCHLOG_ASSIGN_OR_RETURN(log, store.OpenRun(run_id, store::OpenMode::kReadWrite));
     if (log->last_seq() > 0) {
-      log.reset();
-      return ResumeRun(run_id, request);
+      return ContinueExisting(std::move(log), workflow_path, std::move(file), request);
     }
     // Created, but stopped before RunStarted was recorded: start it now.
   }
@@ -194,22 +256,64 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
     }
     return outcome;  // final: nothing to do, nothing else changed
   }
-  auto reader = log->NewReader({.from_seq = 1, .to_seq = 1});
-  if (!reader->Next() || !reader->event().has_run_started()) {
-    if (!reader->status().ok()) return reader->status();
-    return base::DataLossError("run '" + std::string(run_id) + "': seq 1 is not RunStarted");
-  }
-  const events::v1::RunStarted started = reader->event().run_started();
-  reader.reset();
-  BATCHLOG_ASSIGN_OR_RETURN(
-      workflow::WorkflowFile file,
-      workflow::ParseWorkflowFile(started.config_text(), started.config_path()));
+  BATCHLOG_ASSIGN_OR_RETURN(const RecordedConfig config, ReadRecordedConfig(*log, projections));
+  BATCHLOG_ASSIGN_OR_RETURN(workflow::WorkflowFile file,
+                            workflow::ParseWorkflowFile(config.text, config.path));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> setup,
                             RunSetup::Build(std::move(file), request.setup));
   // The seed recorded at the start keeps a resumed run's draws independent of the machine;
   // draws already made are in the log, never redrawn.
-  const std::uint64_t seed = started.random_seed() ^ projections.last_seq;
+  const std::uint64_t seed = projections.run_state.random_seed ^ projections.last_seq;
   return Drive(store, std::move(log), std::move(projections), std::move(setup), request, seed);
 }
+
+namespace {
+
+base::Result<RunOutcome> ContinueExisting(std::unique_ptr<store::EventLog> log,
+                                          const std::filesystem::path& workflow_path,
+                                          workflow::WorkflowFile file, const RunRequest& request) {
+  const std::string run_id = log->run_id();
+  BATCHLOG_ASSIGN_OR_RETURN(replay::Projections projections, ReplayLog(*log));
+  BATCHLOG_ASSIGN_OR_RETURN(const RecordedConfig recorded, ReadRecordedConfig(*log, projections));
+  const std::string diff = LineDiff(recorded.text, file.source_text);
+  if (!diff.empty()) {
+    if (!request.allow_changed_workflow) {
+      return base::FailedPreconditionError(
+          "run '" + run_id + "' was recorded with another workflow file (" + recorded.path +
+          "); what changed (- recorded, + " + workflow_path.string() + "):\n" + diff +
+          "Resume it as recorded with `batchlog resume " + run_id +
+          "`, or pass --allow-changed-workflow to go on with the new file");
+    }
+    const replay::RunState& state = projections.run_state;
+    const replay::RunStatus status = state.lifecycle.run_status;
+    if (status != replay::RunStatus::kRunning &&
+        !(status == replay::RunStatus::kCancelled && state.resumable)) {
+      return base::FailedPreconditionError(
+          "run '" + run_id + "' is " + std::string(replay::RunStatusName(status)) +
+          ": a changed workflow file has nothing left to change; `batchlog fork " + run_id +
+          " --from STAGE --workflow-file " + workflow_path.string() +
+          "` runs stages again under it");
+    }
+    BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> checked,
+                              RunSetup::Build(workflow::WorkflowFile(file), request.setup));
+    BATCHLOG_RETURN_IF_ERROR(CheckKeepsRecordedStages(state, *checked, workflow_path));
+    store::StepBatch step;
+    events::v1::Event& event = step.events.emplace_back().event;
+    event.set_recorded_at_unix_us(base::ToUnixMicros(request.setup.clock->Now()));
+    events::v1::WorkflowFileChanged* changed = event.mutable_workflow_file_changed();
+    std::error_code ignored;
+    changed->set_config_path(std::filesystem::absolute(workflow_path, ignored).string());
+    changed->set_config_text(file.source_text);
+    changed->set_config_sha256(Sha256Hex(file.source_text));
+    changed->set_previous_sha256(recorded.sha256);
+    BATCHLOG_RETURN_IF_ERROR(log->Append(step).status());
+    spdlog::warn("run '{}': going on with the changed workflow file {} (recorded)", run_id,
+                 workflow_path.string());
+  }
+  log.reset();
+  return ResumeRun(run_id, request);
+}
+
+}  // namespace
 
 }  // namespace batchlog::orchestrator

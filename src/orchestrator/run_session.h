@@ -37,6 +37,9 @@ struct RunRequest {
   std::function<void(const replay::Projections&)> on_progress;
   double manifest_min_interval_s = 1.0;
   store::StoreOptions store_options;  // e.g. a fault-injecting RocksDB env in tests
+  // StartRun of an existing run whose recorded workflow file differs from the given one:
+  // false refuses with what changed; true records a WorkflowFileChanged and goes on with it.
+  bool allow_changed_workflow = false;
 };
 
 struct RunOutcome {

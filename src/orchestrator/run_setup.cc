@@ -55,6 +55,9 @@ base::Result<std::unique_ptr<RunSetup>> RunSetup::Build(workflow::WorkflowFile f
       policy.poll = {stage.poll.initial_s / scale, stage.poll.max_s / scale};
       policy.batch_max_requests = static_cast<std::uint32_t>(stage.batch_limits.max_requests);
       policy.batch_max_bytes = stage.batch_limits.max_bytes;
+      policy.model = stage.body->QuotaModel();
+      policy.quota_tokens = stage.quota.EnqueuedTokenLimit(policy.model);
+      policy.quota_warn_fraction = stage.quota.warn_fraction;
       setup->policies_.push_back(std::move(policy));
       setup->locations_.push_back({flow.index, stage.index});
 

@@ -41,6 +41,12 @@ struct StagePolicy {
   PollSchedule poll;
   std::uint32_t batch_max_requests = 50'000;
   std::uint64_t batch_max_bytes = 200ULL * 1000 * 1000;
+  // The enqueued-token quota (design.md "Retry rules" 6). Stages with the same provider and
+  // model share one count: the estimated input tokens of their batches that are planned or
+  // at the provider and not yet ended.
+  std::string model;                          // the body's model (a template as written)
+  std::optional<std::uint64_t> quota_tokens;  // nullopt = unlimited
+  double quota_warn_fraction = 0.8;           // a QuotaWarning when the count reaches this
 };
 
 }  // namespace batchlog::orchestrator

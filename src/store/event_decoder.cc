@@ -167,6 +167,9 @@ void EventDecoder::ClearKeepingPayload() {
     case v1::Event::kRunResumed:
       event_.mutable_run_resumed()->Clear();
       break;
+    case v1::Event::kWorkflowFileChanged:
+      event_.mutable_workflow_file_changed()->Clear();
+      break;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }

@@ -734,6 +734,17 @@ base::Status RequestTemplate::CheckSampleFields(const Dataset& dataset) const {
                                      std::to_string(dataset.size()) + " samples)" + suggestion));
 }
 
+std::string RequestTemplate::QuotaModel() const {
+  std::string model;
+  for (const Piece& piece : model_pieces_) {
+    model += piece.text;
+    if (piece.placeholder >= 0) {
+      model += "{{" + placeholders_[static_cast<std::size_t>(piece.placeholder)].text + "}}";
+    }
+  }
+  return model;
+}
+
 std::vector<std::string> RequestTemplate::AnswerStages() const {
   std::vector<std::string> stages;
   for (const AnswerSource& source : answer_sources_) stages.push_back(source.stage);

@@ -130,6 +130,10 @@ class RequestTemplate {
   // Stages whose answers Render needs, in order of first use.
   std::vector<std::string> AnswerStages() const;
 
+  // The top-level "model" as the quota names it: the literal model, or a templated model
+  // with its placeholders as written (e.g. "gpt-{{variant}}"); empty when there is none.
+  std::string QuotaModel() const;
+
   // The body with placeholders left in as written, for messages and docs.
   const std::string& source_text() const { return source_text_; }
 

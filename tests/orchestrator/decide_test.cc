@@ -49,11 +49,12 @@ struct Fixture {
   std::vector<StagePolicy> policies = TwoStages();
   SessionFacts session;
   std::int64_t now_us = 0;
+  std::vector<std::uint32_t> body_bytes;  // per request index: the quota's estimates
 
   Decision Run(const EventSequenceBuilder& log) {
     const replay::RunState state = Fold(log);
     if (now_us == 0) now_us = log.now_unix_us();
-    return Decide({state, policies, session, now_us});
+    return Decide({state, policies, session, now_us, body_bytes});
   }
 };
 
@@ -279,6 +280,123 @@ TEST_CASE("an empty first stage completes at once", "[orchestrator][decide]") {
   const Decision decision = f.Run(log);
   CHECK(All<PlanRequests>(decision).empty());
   REQUIRE(All<CompleteStage>(decision).size() == 1);
+}
+
+// --- the enqueued-token quota -------------------------------------------------------------
+
+// Three planned requests of 40 estimated tokens each (160-byte bodies).
+Fixture QuotaFixture(std::uint64_t quota) {
+  Fixture f;
+  f.policies[0].model = "gpt-4o-mini";
+  f.policies[0].quota_tokens = quota;
+  f.body_bytes = {160, 160, 160};
+  return f;
+}
+
+void AppendQuotaWarning(EventSequenceBuilder& log, bool holding) {
+  v1::QuotaWarning* warning = log.Append().mutable_quota_warning();
+  warning->set_provider("openai");
+  warning->set_model("gpt-4o-mini");
+  warning->set_enqueued_tokens(80);
+  warning->set_quota_tokens(100);
+  warning->set_holding(holding);
+}
+
+TEST_CASE("with nothing enqueued a batch is cut to the quota and the rest is held",
+          "[orchestrator][decide][quota]") {
+  Fixture f = QuotaFixture(100);
+  const Decision decision = f.Run(Planned());
+  const auto batches = All<PlanBatch>(decision);
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].requests == std::vector<std::uint32_t>{0, 1});
+  const auto warnings = All<WarnQuota>(decision);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].holding);
+  CHECK(warnings[0].enqueued_tokens == 80);
+  CHECK(warnings[0].quota_tokens == 100);
+}
+
+TEST_CASE("a request over the quota on its own still goes when nothing is enqueued",
+          "[orchestrator][decide][quota]") {
+  Fixture f = QuotaFixture(10);
+  const auto batches = All<PlanBatch>(f.Run(Planned()));
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].requests == std::vector<std::uint32_t>{0});
+}
+
+TEST_CASE("a batch that would exceed the quota waits for enqueued batches to end",
+          "[orchestrator][decide][quota]") {
+  Fixture f = QuotaFixture(100);
+  EventSequenceBuilder log = Planned();
+  log.BatchPlanned("b1", "wf", "stage_1", {"a", "b"}, 1);
+  log.BatchSubmitted("b1", "batch_1");
+
+  SECTION("the hold starts: one warning that says so, no new batch") {
+    const Decision decision = f.Run(log);
+    CHECK(All<PlanBatch>(decision).empty());
+    const auto warnings = All<WarnQuota>(decision);
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].holding);
+    CHECK(warnings[0].enqueued_tokens == 80);
+    // It still polls what is enqueued: that is how the hold ends.
+    CHECK(All<PollBatch>(decision).size() == 1);
+  }
+  SECTION("while the log says it holds, nothing is repeated") {
+    AppendQuotaWarning(log, true);
+    const Decision decision = f.Run(log);
+    CHECK(All<PlanBatch>(decision).empty());
+    CHECK(All<WarnQuota>(decision).empty());
+  }
+  SECTION("the enqueued batch ends: the held request goes and the hold's end is recorded") {
+    AppendQuotaWarning(log, true);
+    log.BatchEnded("b1");
+    const Decision decision = f.Run(log);
+    const auto batches = All<PlanBatch>(decision);
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].requests == std::vector<std::uint32_t>{2});
+    const auto warnings = All<WarnQuota>(decision);
+    REQUIRE(warnings.size() == 1);
+    CHECK_FALSE(warnings[0].holding);
+  }
+  SECTION("a planned batch not yet submitted counts too") {
+    EventSequenceBuilder planned_only = Planned();
+    planned_only.BatchPlanned("b1", "wf", "stage_1", {"a", "b"}, 1);
+    CHECK(All<PlanBatch>(f.Run(planned_only)).empty());
+  }
+}
+
+TEST_CASE("the warning fraction is recorded once, without holding",
+          "[orchestrator][decide][quota]") {
+  Fixture f = QuotaFixture(140);  // 120 of 140 tokens: over 80 %, under the quota
+  EventSequenceBuilder log = Planned();
+  SECTION("the first time") {
+    const Decision decision = f.Run(log);
+    CHECK(All<PlanBatch>(decision).size() == 1);
+    const auto warnings = All<WarnQuota>(decision);
+    REQUIRE(warnings.size() == 1);
+    CHECK_FALSE(warnings[0].holding);
+    CHECK(warnings[0].enqueued_tokens == 120);
+  }
+  SECTION("not again once the log has one") {
+    AppendQuotaWarning(log, false);
+    const Decision decision = f.Run(log);
+    CHECK(All<PlanBatch>(decision).size() == 1);
+    CHECK(All<WarnQuota>(decision).empty());
+  }
+  SECTION("not under the fraction") {
+    f.policies[0].quota_tokens = 1000;
+    CHECK(All<WarnQuota>(f.Run(log)).empty());
+  }
+}
+
+TEST_CASE("without a quota nothing is counted or held", "[orchestrator][decide][quota]") {
+  Fixture f = QuotaFixture(100);
+  f.policies[0].quota_tokens.reset();
+  const Decision decision = f.Run(Planned());
+  const auto batches = All<PlanBatch>(decision);
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].requests.size() == 3);
+  CHECK(All<WarnQuota>(decision).empty());
 }
 
 }  // namespace

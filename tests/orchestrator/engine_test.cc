@@ -1,6 +1,8 @@
 // The engine end to end against the emulator (issue 5's acceptance): retries of only the
 // failed requests with their custom_ids, permanent failures never resubmitted, batch-level
 // failures on their own path, expiry, stage 2 from stage 1, and the manifest.
+#include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -205,6 +207,61 @@ TEST_CASE("an expired batch keeps its completed results and retries the rest as 
   int retried = 0;
   for (const auto& [id, count] : submissions.items()) retried += count.get<int>() == 2 ? 1 : 0;
   CHECK(retried == 5);
+}
+
+TEST_CASE("the enqueued-token quota holds new batches until enqueued ones end",
+          "[orchestrator][engine][quota]") {
+  // 20 requests of about 30 estimated tokens, batches of 4, a quota of about 2.5 batches.
+  EngineHarness harness;
+  harness.WriteDataset("data.jsonl", 20);
+  const std::string extra =
+      "        batch_limits: {max_requests: 4}\n"
+      "        quota: {enqueued_tokens: 300}\n";
+  auto outcome =
+      harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, "oa", extra)));
+  REQUIRE(outcome.ok());
+  CHECK(outcome->status == replay::RunStatus::kCompleted);
+  CHECK(harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"]["succeeded"] == 20);
+
+  // Replaying the log: the estimated tokens of batches planned and not yet ended never
+  // exceed the quota, a hold was recorded and so was its end.
+  auto reader = RunReader::Open(harness.store(), outcome->run_id);
+  REQUIRE(reader.ok());
+  std::map<std::string, std::uint64_t> open;  // batch_key -> estimated tokens
+  std::uint64_t enqueued = 0;
+  std::uint64_t peak = 0;
+  int holds = 0;
+  int releases = 0;
+  int batches = 0;
+  REQUIRE(reader
+              ->VisitEvents(1, reader->last_seq(),
+                            [&](const events::v1::Event& event) {
+                              if (event.has_batch_planned()) {
+                                const auto& planned = event.batch_planned();
+                                CHECK(planned.estimated_input_tokens() > 0);
+                                CHECK(planned.model() == "gpt-4o-mini");
+                                open[planned.batch_key()] = planned.estimated_input_tokens();
+                                enqueued += planned.estimated_input_tokens();
+                                peak = std::max(peak, enqueued);
+                                ++batches;
+                              } else if (event.has_batch_ended()) {
+                                enqueued -= open.at(event.batch_ended().batch_key());
+                              } else if (event.has_quota_warning()) {
+                                const auto& warning = event.quota_warning();
+                                CHECK(warning.provider() == "oa");
+                                CHECK(warning.model() == "gpt-4o-mini");
+                                CHECK(warning.quota_tokens() == 300);
+                                (warning.holding() ? holds : releases) += 1;
+                              }
+                              return true;
+                            })
+              .ok());
+  INFO("peak " << peak << " tokens over " << batches << " batches");
+  CHECK(peak <= 300);
+  CHECK(peak > 150);  // more than one batch was in flight at once
+  CHECK(batches >= 5);
+  CHECK(holds >= 1);
+  CHECK(releases >= 1);
 }
 
 }  // namespace

@@ -228,6 +228,13 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     auto* e = b.Add().mutable_run_resumed();
     e->set_reason("batchlog resume");
   }
+  {
+    auto* e = b.Add().mutable_workflow_file_changed();
+    e->set_config_path("wf.yaml");
+    e->set_config_text("run_name: demo\n");
+    e->set_config_sha256(std::string(64, 'b'));
+    e->set_previous_sha256(std::string(64, 'a'));
+  }
   return b.Take();
 }
 

@@ -16,7 +16,7 @@
 
 namespace batchlog::testing {
 
-// In payload field-number order: run_started first, run_resumed last.
+// In payload field-number order: run_started first, workflow_file_changed last.
 std::vector<store::PendingEvent> OneOfEachEventType();
 
 }  // namespace batchlog::testing

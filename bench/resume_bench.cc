@@ -1,0 +1,165 @@
+// Resume time on a large run (issue 6's acceptance: "a run with 1M requests in its log,
+// killed, then resumed: time to the first decision, target <= 0.5 s, with snapshots and
+// without"). Writes a synthetic run of N requests (default 1M; BATCHLOG_BENCH_REQUESTS
+// overrides) as the engine would, stopped mid-stage: every request planned, 70 % of them
+// through ended and ingested batches of 50,000 (5 % retryable failures, their retry
+// scheduled), the rest in batches still at the provider. Then, like `batchlog resume`
+// before its first provider call, times from a cold process state (warm OS cache):
+//   open   the store and the run read-write (RocksDB recovery included)
+//   replay the projections from the latest snapshot plus the tail, or from seq 1
+//   decide the first Decide over the replayed state
+// and, separately, reading the workflow's 1M-line dataset (resume re-reads it to build
+// later requests). Plain main; prints a Markdown table (bench/README.md, "Resume").
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/synthetic_run.h"
+#include "src/orchestrator/decide.h"
+#include "src/orchestrator/log_replay.h"
+#include "src/store/store.h"
+#include "src/workflow/dataset_reader.h"
+#include "tests/support/temp_dir.h"
+
+namespace batchlog::bench {
+namespace {
+
+struct Written {
+  std::uint64_t events = 0;
+  std::uint64_t snapshot_seq = 0;  // 0 = none
+};
+
+// The killed run. With `snapshots`, one every ~200,000 events as the run loop writes them.
+Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests, bool snapshots) {
+  auto store = store::Store::Open(root, true);
+  if (!store.ok()) SyntheticRunWriter::Die(store.status());
+  store::RunMetadata metadata;
+  metadata.run_id = "resume-bench";
+  metadata.run_name = "resume-bench";
+  auto log = store->CreateRun(metadata);
+  if (!log.ok()) SyntheticRunWriter::Die(log.status());
+  replay::Projections projections;
+  SyntheticRunWriter writer(**log, projections);
+  Written written;
+  std::uint64_t snapshot_at = 0;
+  const auto maybe_snapshot = [&] {
+    if (!snapshots || (*log)->last_seq() - snapshot_at < 200'000) return;
+    writer.Snapshot();
+    snapshot_at = written.snapshot_seq = (*log)->last_seq();
+  };
+  // A body of 160 bytes per request, like a short chat request.
+  writer.StartWithRequests(requests, 160);
+  maybe_snapshot();
+  const std::uint32_t ended_requests = requests / 10 * 7;
+  std::vector<std::uint32_t> failed;
+  std::uint32_t batch = 0;
+  for (std::uint32_t begin = 0; begin < requests; begin += kSyntheticBatchRequests, ++batch) {
+    std::vector<std::uint32_t> members;
+    for (std::uint32_t i = begin; i < std::min(requests, begin + kSyntheticBatchRequests); ++i) {
+      members.push_back(i);
+    }
+    const bool in_flight = begin >= ended_requests;
+    writer.Batch("bench:stage_1:a1:b" + std::to_string(batch), members, 1, true, in_flight,
+                 failed);
+    maybe_snapshot();
+  }
+  events::v1::RetryScheduled* retry = writer.Add().mutable_retry_scheduled();
+  retry->set_workflow("bench");
+  retry->set_stage("stage_1");
+  for (const std::uint32_t member : failed) retry->add_custom_ids(SyntheticId(member));
+  retry->set_attempt(2);
+  retry->set_delay_s(30);
+  retry->set_jitter_factor(1);
+  writer.Flush();
+  written.events = (*log)->last_seq();
+  return written;
+}
+
+struct Timing {
+  double open_s = 0;
+  double replay_s = 0;
+  double decide_s = 0;
+  std::size_t commands = 0;
+};
+
+Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {
+  Timing timing;
+  std::optional<store::Store> store;
+  std::unique_ptr<store::EventLog> log;
+  timing.open_s = SecondsOf([&] {
+    auto opened = store::Store::Open(root, false);
+    if (!opened.ok()) SyntheticRunWriter::Die(opened.status());
+    store.emplace(std::move(opened).value());
+    auto run = store->OpenRun("resume-bench", store::OpenMode::kReadWrite);
+    if (!run.ok()) SyntheticRunWriter::Die(run.status());
+    log = std::move(run).value();
+  });
+  replay::Projections projections;
+  timing.replay_s = SecondsOf([&] {
+    auto replayed = orchestrator::ReplayLog(*log);
+    if (!replayed.ok()) SyntheticRunWriter::Die(replayed.status());
+    projections = std::move(replayed).value();
+  });
+  orchestrator::StagePolicy policy;
+  policy.workflow = "bench";
+  policy.stage = "stage_1";
+  policy.provider = "openai";
+  policy.expected_requests = requests;
+  const std::vector<orchestrator::StagePolicy> policies = {policy};
+  const orchestrator::SessionFacts session;
+  timing.decide_s = SecondsOf([&] {
+    const orchestrator::Decision decision = orchestrator::Decide(
+        {projections.run_state, policies, session, 1'900'000'000'000'000,
+         {projections.stage_inputs.body_bytes.data(), projections.stage_inputs.body_bytes.size()}});
+    timing.commands = decision.commands.size();
+  });
+  return timing;
+}
+
+}  // namespace
+}  // namespace batchlog::bench
+
+int main() {
+  using namespace batchlog;
+  using namespace batchlog::bench;
+  const std::uint32_t requests = BenchRequests();
+  testing::TempDir dir("batchlog-resume-bench");
+  std::printf("| %u requests, killed mid-stage | events | open s | replay s | first decide s "
+              "| to first decision s |\n",
+              requests);
+  std::printf("| --- | --- | --- | --- | --- | --- |\n");
+  for (const bool snapshots : {true, false}) {
+    const std::filesystem::path root = dir.path() / (snapshots ? "with" : "without");
+    const Written written = WriteKilledRun(root, requests, snapshots);
+    const Timing timing = Resume(root, requests);
+    const std::string label =
+        snapshots ? "with snapshots (latest at seq " + std::to_string(written.snapshot_seq) + ")"
+                  : std::string("without snapshots");
+    std::printf("| %s | %llu | %.3f | %.3f | %.3f (%zu commands) | %.3f |\n", label.c_str(),
+                static_cast<unsigned long long>(written.events), timing.open_s, timing.replay_s,
+                timing.decide_s, timing.commands,
+                timing.open_s + timing.replay_s + timing.decide_s);
+  }
+
+  // The dataset a resume re-reads (one JSON object per line, as in examples/).
+  const std::filesystem::path dataset = dir.path() / "data.jsonl";
+  {
+    std::ofstream out(dataset);
+    for (std::uint32_t i = 0; i < requests; ++i) {
+      out << R"({"id": ")" << SyntheticId(i) << R"(", "problem": "What is )" << i
+          << R"( plus )" << i << R"(?"})" << '\n';
+    }
+  }
+  std::size_t samples = 0;
+  const double read_s = SecondsOf([&] {
+    auto read = workflow::ReadDataset(dataset, "id");
+    if (!read.ok()) SyntheticRunWriter::Die(read.status());
+    samples = read->size();
+  });
+  std::printf("\nreading the %zu-sample dataset: %.3f s\n", samples, read_s);
+  return 0;
+}
