@@ -36,7 +36,12 @@ base::Result<SeqRange> RocksDbEventLog::Append(StepBatch& step) {
                                          "' is open for reading only; appending needs a "
                                          "read-write handle");
   }
-  return writer_->Append(step);
+  const bool has_snapshot = step.snapshot.has_value();
+  base::Result<SeqRange> range = writer_->Append(step);
+  // The steps a snapshot covers are replayed from it, not from the WAL: flush them to table
+  // files in the background, so a reopen after a kill replays only the WAL written since.
+  if (range.ok() && has_snapshot) database_->StartBackgroundFlush();
+  return range;
 }
 
 std::unique_ptr<EventLogReader> RocksDbEventLog::NewReader(const ReadOptions& options) const {

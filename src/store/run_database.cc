@@ -284,4 +284,15 @@ base::Status RunDatabase::Flush() {
       context_ + ": flushing memtables");
 }
 
+void RunDatabase::StartBackgroundFlush() {
+  if (mode_ != OpenMode::kReadWrite) return;
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = false;
+  flush_options.allow_write_stall = true;
+  // A flush that cannot start loses nothing (the WAL holds every step); a real I/O problem
+  // surfaces as the next write's error.
+  db_->Flush(flush_options, {default_, events_, payloads_, meta_, snapshots_})
+      .PermitUncheckedError();
+}
+
 }  // namespace batchlog::store

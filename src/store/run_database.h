@@ -68,6 +68,9 @@ class RunDatabase {
   base::Status CatchUp();
   // Syncs the WAL and flushes the memtables (kReadWrite); others: no-op.
   base::Status Flush();
+  // Starts flushing the memtables in the background and returns at once (kReadWrite);
+  // others: no-op. Bounds the WAL a reopen after a kill must replay.
+  void StartBackgroundFlush();
 
  private:
   RunDatabase() = default;
