@@ -89,6 +89,8 @@ base::Status SyncDirectory(const fs::path& dir) {
   return base::Status::Ok();
 }
 
+// STORE_FORMAT is written last: a directory without it is a store whose creation did not
+// finish (a kill in the middle), which the next create completes.
 base::Status InitializeStore(const fs::path& root) {
   std::error_code ec;
   fs::create_directories(root / kf::kRunsDirName, ec);
@@ -98,9 +100,22 @@ base::Status InitializeStore(const fs::path& root) {
   return WriteFileAtomically(root / kf::kStoreFormatFileName, StoreFormatContents());
 }
 
-bool IsEmptyDirectory(const fs::path& dir) {
+// True when `dir` holds nothing, or only what an interrupted InitializeStore leaves: an
+// empty runs/ folder and temporary files of STORE_FORMAT.
+bool IsEmptyOrUnfinishedStore(const fs::path& dir) {
   std::error_code ec;
-  return fs::is_empty(dir, ec) && !ec;
+  const std::string temp_prefix = "." + std::string(kf::kStoreFormatFileName) + ".tmp-";
+  for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == kf::kRunsDirName && fs::is_directory(it->path(), ec) &&
+        fs::is_empty(it->path(), ec)) {
+      continue;
+    }
+    if (name.starts_with(temp_prefix)) continue;
+    return false;
+  }
+  return !ec;
 }
 
 // Checks the meta column family of an opened run against this build and the folder name.
@@ -175,9 +190,14 @@ base::Result<Store> Store::Open(const fs::path& root, bool create_if_missing,
   const fs::path format_path = root / kf::kStoreFormatFileName;
   base::Result<std::string> format = ReadSmallFile(format_path, kStoreFormatBytesMax);
   if (!format.ok() && format.status().code() == base::StatusCode::kNotFound) {
-    if (create_if_missing && IsEmptyDirectory(root)) {
-      BATCHLOG_RETURN_IF_ERROR(InitializeStore(root));
-      return Store(root, options);
+    if (IsEmptyOrUnfinishedStore(root)) {
+      if (create_if_missing) {
+        BATCHLOG_RETURN_IF_ERROR(InitializeStore(root));
+        return Store(root, options);
+      }
+      return base::NotFoundError("no batchlog store at '" + root.string() +
+                                 "' yet (the directory is empty, or its creation was "
+                                 "interrupted; `batchlog run` completes it)");
     }
     return base::FailedPreconditionError("'" + root.string() +
                                          "' is not a batchlog store (it has no " +

@@ -2,7 +2,7 @@
 // SIGKILL at random instants (seeded; BATCHLOG_SEED replays a failure) and resumed until
 // the run completes; then it must equal the uninterrupted run (tests/crash/crash_harness.h).
 //
-// Size: BATCHLOG_CRASH_KILLS kills per scenario (default 80; the nightly setting is e.g.
+// Size: BATCHLOG_CRASH_KILLS kills per scenario (default 100; the nightly setting is e.g.
 // BATCHLOG_CRASH_KILLS=1000), spread over as many runs as it takes (a run survives about a
 // dozen). Each kill lands uniformly within BATCHLOG_CRASH_MAX_DELAY_MS (default 400) of the
 // process start, which covers start-up, replay, submission, polling, ingestion and the
@@ -58,7 +58,7 @@ int KillUntilCompleted(const Scenario& scenario, std::mt19937_64& random, int ki
 }
 
 void KillLoop(const Scenario& scenario, std::uint64_t seed) {
-  const int kills_max = EnvCount("BATCHLOG_CRASH_KILLS", 80);
+  const int kills_max = EnvCount("BATCHLOG_CRASH_KILLS", 100);
   const int max_delay_ms = EnvCount("BATCHLOG_CRASH_MAX_DELAY_MS", 400);
   std::mt19937_64 random(seed);
   int kills = 0;

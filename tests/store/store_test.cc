@@ -57,6 +57,34 @@ TEST_CASE("a new store is a directory with a STORE_FORMAT file and a runs folder
   CHECK(fs::exists(dir / "empty" / "STORE_FORMAT"));
 }
 
+TEST_CASE("a store whose creation was interrupted is completed by the next create",
+          "[store]") {
+  // A kill inside InitializeStore leaves the runs folder and maybe a temporary STORE_FORMAT,
+  // never a STORE_FORMAT without its runs folder (it is written last).
+  batchlog::testing::TempDir dir("store-test");
+  const fs::path root = dir / "store";
+  fs::create_directories(root / "runs");
+  SECTION("only the runs folder") {}
+  SECTION("and a temporary STORE_FORMAT") { WriteText(root / ".STORE_FORMAT.tmp-123", "batch"); }
+  auto read = Store::Open(root, /*create_if_missing=*/false);
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.status().code() == StatusCode::kNotFound);
+  CHECK_THAT(read.status().message(), Catch::Contains("creation was interrupted"));
+  REQUIRE(Store::Open(root, /*create_if_missing=*/true).ok());
+  CHECK(ReadText(root / "STORE_FORMAT") == "batchlog-store 1\n");
+  CHECK(Store::Open(root, false).ok());
+}
+
+TEST_CASE("a runs folder with runs in it is never taken for an unfinished store", "[store]") {
+  batchlog::testing::TempDir dir("store-test");
+  const fs::path root = dir / "store";
+  fs::create_directories(root / "runs" / "r1");
+  auto store = Store::Open(root, /*create_if_missing=*/true);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == StatusCode::kFailedPrecondition);
+  CHECK_FALSE(fs::exists(root / "STORE_FORMAT"));
+}
+
 TEST_CASE("opening a path that is not a store is a one-line error naming the path", "[store]") {
   batchlog::testing::TempDir dir("store-test");
   const fs::path path = dir / "x";
