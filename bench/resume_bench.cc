@@ -22,6 +22,7 @@
 #include "replay/snapshot_codec.h"
 #include "src/orchestrator/decide.h"
 #include "src/orchestrator/log_replay.h"
+#include "src/orchestrator/run_loop.h"
 #include "src/store/store.h"
 #include "src/workflow/dataset_reader.h"
 #include "tests/support/temp_dir.h"
@@ -34,7 +35,8 @@ struct Written {
   std::uint64_t snapshot_seq = 0;  // 0 = none
 };
 
-// The killed run. With `snapshots`, one every ~200,000 events as the run loop writes them.
+// The killed run. With `snapshots`, one every RunLoopOptions::snapshot_every_events events, as
+// the run loop writes them.
 Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests, bool snapshots) {
   auto store = store::Store::Open(root, true);
   if (!store.ok()) SyntheticRunWriter::Die(store.status());
@@ -48,7 +50,10 @@ Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests
   Written written;
   std::uint64_t snapshot_at = 0;
   const auto maybe_snapshot = [&] {
-    if (!snapshots || (*log)->last_seq() - snapshot_at < 200'000) return;
+    if (!snapshots ||
+        (*log)->last_seq() - snapshot_at < orchestrator::RunLoopOptions{}.snapshot_every_events) {
+      return;
+    }
     writer.Snapshot();
     snapshot_at = written.snapshot_seq = (*log)->last_seq();
   };
