@@ -29,6 +29,8 @@ endfunction()
 
 # batchlog_add_test(NAME store_test SRCS a_test.cc DEPS batchlog::store LABELS store)
 # One Catch2 binary per module; catch_discover_tests makes every TEST_CASE a CTest test.
+# `--warn NoTests` makes a CTest test fail when its name matches no TEST_CASE (a name CTest
+# cannot pass through, e.g. one with a ';', would otherwise "pass" without running).
 function(batchlog_add_test)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
@@ -36,6 +38,7 @@ function(batchlog_add_test)
   batchlog_apply_warnings(${ARG_NAME})
   catch_discover_tests(${ARG_NAME}
     TEST_PREFIX "${ARG_NAME}: "
+    EXTRA_ARGS --warn NoTests
     PROPERTIES LABELS "${ARG_LABELS}"
     DISCOVERY_TIMEOUT 60)
 endfunction()

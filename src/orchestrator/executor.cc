@@ -642,6 +642,8 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
   std::uint32_t succeeded = 0;
   std::uint32_t failed = 0;
   std::uint32_t ignored = 0;
+  std::uint32_t operator_action = 0;  // failures only someone can cure (billing, credentials)
+  std::string operator_code;
   std::vector<store::PendingEvent> step;
   std::vector<bool> seen(lifecycle().requests.size(), false);
   for (const std::filesystem::path& file : files) {
@@ -686,6 +688,9 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
             bad->set_error_class(ToEventClass(failure->error_class));
             CopyUsage(line.usage, *bad->mutable_usage());
             ++failed;
+            if (failure->error_class == providers::ErrorClass::kOperatorAction) {
+              if (operator_action++ == 0) operator_code = failure->code;
+            }
           }
           if (step.size() >= deps_.events_per_step) {
             BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
@@ -744,6 +749,13 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
   BATCHLOG_RETURN_IF_ERROR(Commit(closing, store::Durability::kSynced));
   if (hold) HoldStage(policy, 0, "batch " + batch_key + " failed as a whole (transient)");
   KillPoint("after-results-ingested");
+  if (operator_action > 0 && operator_stop_.empty()) {
+    operator_stop_ = "batch " + batch_key + ": " + std::to_string(operator_action) +
+                     " requests failed with " + operator_code + " (and the like), which no " +
+                     "retry cures until someone acts on billing, quota or credentials; the " +
+                     "run stops here so no retry is spent on them. Fix the cause, then " +
+                     "`batchlog resume " + deps_.log->run_id() + "`";
+  }
   return base::Status::Ok();
 }
 

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replay/projections.h"
@@ -70,6 +71,11 @@ class Executor {
   base::Status WriteSnapshot();
 
   const SessionFacts& session() const { return session_; }
+
+  // Set when an ingestion recorded failures of the operator-action class (billing, quota,
+  // credentials): why the run should stop for a person; empty otherwise. Taking it clears
+  // it. The failed requests stay retryable: `resume` retries them (one attempt each).
+  std::string TakeOperatorStop() { return std::exchange(operator_stop_, {}); }
   const replay::Projections& projections() const { return *deps_.projections; }
 
  private:
@@ -116,6 +122,7 @@ class Executor {
   ExecutorDeps deps_;
   replay::Replayer replayer_;
   SessionFacts session_;
+  std::string operator_stop_;  // see TakeOperatorStop
   std::map<std::uint32_t, double> poll_interval_s_;                // by batch
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
   std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff

@@ -275,6 +275,11 @@ void AppendRanResult(std::string& out, const ResultLineInput& input) {
     case OutcomeKind::kTimeout:
       AppendErrored(out, "timeout_error", R"("Request timed out")", input.line_hash);
       return;
+    case OutcomeKind::kInsufficientQuota:
+      AppendErrored(out, "billing_error",
+                    R"("Your credit balance is too low to access the Anthropic API.")",
+                    input.line_hash);
+      return;
     case OutcomeKind::kInvalidRequest:
       AppendErrored(out, "invalid_request_error",
                     record->problem_literal.empty()

@@ -16,7 +16,8 @@ namespace {
 constexpr std::string_view kApiNames[] = {"openai", "anthropic"};
 constexpr std::string_view kOutcomeNames[] = {"none",           "rate_limit",     "server_error",
                                               "overloaded",     "timeout",        "expired",
-                                              "content_filter", "invalid_request"};
+                                              "content_filter", "invalid_request",
+                                              "insufficient_quota"};
 constexpr std::string_view kBatchFaultNames[] = {"none", "validation_failure",
                                                  "token_limit_exceeded", "expire", "cancel"};
 constexpr std::string_view kOperationNames[] = {"upload",   "create", "get",   "list",
@@ -274,6 +275,7 @@ bool IsTransient(OutcomeKind kind) {
     case OutcomeKind::kNone:
     case OutcomeKind::kContentFilter:
     case OutcomeKind::kInvalidRequest:
+    case OutcomeKind::kInsufficientQuota:
       return false;
   }
   return false;

@@ -52,10 +52,12 @@ enum class OutcomeKind : std::uint8_t {
   kExpired,         // not run before the window closed (this request only)
   kContentFilter,   // HTTP success; finish_reason content_filter / stop_reason refusal
   kInvalidRequest,  // 400
+  // OpenAI 429 insufficient_quota, Anthropic billing_error: needs someone to act (billing)
+  kInsufficientQuota,
 };
-inline constexpr std::size_t kOutcomeKindCount = 8;
+inline constexpr std::size_t kOutcomeKindCount = 9;
 // "none", "rate_limit", "server_error", "overloaded", "timeout", "expired",
-// "content_filter", "invalid_request".
+// "content_filter", "invalid_request", "insufficient_quota".
 std::string_view OutcomeKindName(OutcomeKind kind);
 std::optional<OutcomeKind> ParseOutcomeKind(std::string_view name);
 // rate_limit, server_error, overloaded, timeout and expired: worth retrying as they are.

@@ -445,6 +445,11 @@ class OpenAiFormatter final : public ResultFormatter {
                                  "Please reduce the length of the messages.",
                                  "invalid_request_error", "messages", "context_length_exceeded"));
             break;
+          case OutcomeKind::kInsufficientQuota:
+            http_error(429, ErrorBody("You exceeded your current quota, please check your plan "
+                                      "and billing details.",
+                                      "insufficient_quota", {}, "insufficient_quota"));
+            break;
         }
         break;
     }

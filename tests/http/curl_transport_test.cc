@@ -150,7 +150,7 @@ TEST_CASE("a GET returns the status, the body and case-insensitive headers", "[h
   CHECK_FALSE(response->headers.Find("x-missing").has_value());
 }
 
-TEST_CASE("safe requests reuse the connection; a create always opens a fresh one", "[http][curl]") {
+TEST_CASE("safe requests reuse the connection, a create always opens a fresh one", "[http][curl]") {
   LocalServer<> local;
   std::mutex mutex;
   std::vector<int> client_ports;
@@ -280,7 +280,7 @@ TEST_CASE("a body_file is streamed as the POST body", "[http][curl]") {
   CHECK(received == content);
 }
 
-TEST_CASE("a download lands complete; a non-2xx answer creates no file", "[http][curl]") {
+TEST_CASE("a download lands complete, a non-2xx answer creates no file", "[http][curl]") {
   batchlog::testing::TempDir dir("http-download");
   const std::string lines = "{\"a\":1}\n{\"b\":2}\n";
   LocalServer<> local;

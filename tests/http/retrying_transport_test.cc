@@ -103,7 +103,7 @@ TEST_CASE("a safe request is retried on 5xx with the jittered backoff sequence",
   CHECK(f.Slept(start) == expected);
 }
 
-TEST_CASE("408, 409 and 429 are retried; 400, 401, 403 and 404 are not", "[http][retry]") {
+TEST_CASE("408, 409 and 429 are retried, 400, 401, 403 and 404 are not", "[http][retry]") {
   for (const int status : {408, 409, 429}) {
     CAPTURE(status);
     Fixture f;
@@ -198,7 +198,7 @@ TEST_CASE("a request that is not safe is never retried, whatever happened", "[ht
   }
 }
 
-TEST_CASE("a broken exchange of a safe request is retried; other failures are not",
+TEST_CASE("a broken exchange of a safe request is retried, other failures are not",
           "[http][retry]") {
   {
     Fixture f;

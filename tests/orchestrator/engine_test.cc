@@ -264,5 +264,42 @@ TEST_CASE("the enqueued-token quota holds new batches until enqueued ones end",
   CHECK(releases >= 1);
 }
 
+TEST_CASE("a failure only an operator can cure stops the run, and resume retries it",
+          "[orchestrator][engine][operator]") {
+  const auto check = [](const std::string& provider, const std::string& api,
+                        const std::string& code) {
+    EngineHarness harness(R"(
+request_faults:
+  fail_first_attempts:
+    q002: {kind: insufficient_quota, attempts: 1}
+)");
+    harness.WriteDataset("data.jsonl", 6);
+    const auto workflow =
+        harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
+    RunRequest request = harness.Request();
+    request.run_id = "billing";
+    auto stopped = StartRun(workflow, request);
+    REQUIRE_FALSE(stopped.ok());
+    const std::string message = stopped.status().message();
+    INFO(message);
+    CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
+    CHECK(message.find(code) != std::string::npos);
+    CHECK(message.find("batchlog resume billing") != std::string::npos);
+    // Nothing was retried yet: the request failed once and waits for the operator.
+    CHECK(harness.Stats()[api]["submissions"]["q002"] == 1);
+
+    auto resumed = harness.Resume("billing");
+    REQUIRE(resumed.ok());
+    CHECK(resumed->status == replay::RunStatus::kCompleted);
+    const nlohmann::json stage = harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 6);
+    CHECK(stage["recovered_by_retry"] == 1);
+    CHECK(harness.Stats()[api]["submissions"]["q002"] == 2);
+  };
+  SECTION("OpenAI") { check("oa", "openai", "insufficient_quota"); }
+  SECTION("Anthropic") { check("an", "anthropic", "billing_error"); }
+}
+
 }  // namespace
 }  // namespace batchlog::orchestrator

@@ -87,7 +87,7 @@ TEST_CASE("a base_url that is not an http(s) URL is refused", "[providers][confi
   }
 }
 
-TEST_CASE("OpenAI statuses map onto BatchState; anything else names the value",
+TEST_CASE("OpenAI statuses map onto BatchState, anything else names the value",
           "[providers][config]") {
   const std::vector<std::pair<const char*, BatchState>> table = {
       {"validating", BatchState::kValidating}, {"in_progress", BatchState::kInProgress},

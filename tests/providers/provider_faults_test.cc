@@ -169,7 +169,7 @@ TEST_CASE("a cancel whose connection is reset is retried: cancelling twice is ha
   CHECK(Calls(harness, kind, "cancel") == 2);
 }
 
-TEST_CASE("a reset poll is retried; a reset create is OutcomeUnknown and created nothing",
+TEST_CASE("a reset poll is retried, a reset create is OutcomeUnknown and created nothing",
           "[providers][faults]") {
   const ProviderKind kind = GENERATE(ProviderKind::kOpenAi, ProviderKind::kAnthropic);
   CAPTURE(ApiName(kind));
@@ -256,7 +256,7 @@ TEST_CASE("a dropped create answer is OutcomeUnknown, and FindBatch finds the ba
   CHECK(BatchesCreated(harness, kind) == 3);
 }
 
-TEST_CASE("a slow poll past the timeout is retried; a slow create is OutcomeUnknown",
+TEST_CASE("a slow poll past the timeout is retried, a slow create is OutcomeUnknown",
           "[providers][faults][slow]") {
   const ProviderKind kind = GENERATE(ProviderKind::kOpenAi, ProviderKind::kAnthropic);
   CAPTURE(ApiName(kind));

@@ -127,7 +127,7 @@ TEST_CASE("result lines come in a seeded shuffled order, not input order", "[sim
   CHECK(order != sorted_order);
 }
 
-TEST_CASE("the same seed gives byte-identical results; another seed another order",
+TEST_CASE("the same seed gives byte-identical results, another seed another order",
           "[sim][openai]") {
   const auto run = [](std::uint64_t seed) {
     EmulatorOptions options = testing::FastOptions(nullptr);

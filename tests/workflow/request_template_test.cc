@@ -259,7 +259,7 @@ TEST_CASE("templates that cannot resolve are refused when compiled", "[workflow]
         "`from`, so its result may not exist for this request");
 }
 
-TEST_CASE("a template field that no sample has is refused; one some samples have is not",
+TEST_CASE("a template field that no sample has is refused, one some samples have is not",
           "[workflow][template]") {
   const Dataset dataset = MakeDataset(
       "{\"id\": \"a\", \"problem\": \"p\"}\n"

@@ -244,7 +244,7 @@ TEST_CASE("Anthropic succeeded, errored, canceled and expired results map to out
   CHECK(parsed.summary == ParseSummary{5, parsed.summary.bytes, 1, 2, 1, 1});
 }
 
-TEST_CASE("Anthropic error types restore their HTTP status; an unknown result type is errored",
+TEST_CASE("Anthropic error types restore their HTTP status, an unknown result type is errored",
           "[providers][results_parser]") {
   const auto errored = [](std::string_view type) {
     return R"({"custom_id":"a","result":{"type":"errored","error":{"type":"error","error":{"type":)"
