@@ -25,17 +25,11 @@ int main() {
   using namespace batchlog::bench;
   const std::uint32_t requests = BenchRequests();
   testing::TempDir dir("batchlog-history-bench");
-  auto store = store::Store::Open(dir.path() / "store", true);
-  if (!store.ok()) SyntheticRunWriter::Die(store.status());
-  store::RunMetadata metadata;
-  metadata.run_id = "history-bench";
-  metadata.run_name = "history-bench";
-  auto log = store->CreateRun(metadata);
-  if (!log.ok()) SyntheticRunWriter::Die(log.status());
+  std::unique_ptr<store::EventLog> log = CreateBenchRun(dir.path() / "store", "history-bench");
 
   replay::Projections projections;
   const double write_s = SecondsOf([&] {
-    SyntheticRunWriter writer(**log, projections);
+    SyntheticRunWriter writer(*log, projections);
     writer.StartWithRequests(requests);
     std::vector<std::uint32_t> failed;
     for (std::uint32_t begin = 0, batch = 0; begin < requests;
@@ -68,8 +62,8 @@ int main() {
     writer.Add().mutable_run_completed()->set_workflows(1);
     writer.Snapshot();
   });
-  const std::uint64_t events = (*log)->last_seq();
-  log->reset();
+  const std::uint64_t events = log->last_seq();
+  log.reset();
 
   const auto history = [&](const std::string& id, bool full_scan,
                            orchestrator::HistoryStats& stats) {

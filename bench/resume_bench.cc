@@ -38,24 +38,18 @@ struct Written {
 // The killed run. With `snapshots`, one every RunLoopOptions::snapshot_every_events events, as
 // the run loop writes them.
 Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests, bool snapshots) {
-  auto store = store::Store::Open(root, true);
-  if (!store.ok()) SyntheticRunWriter::Die(store.status());
-  store::RunMetadata metadata;
-  metadata.run_id = "resume-bench";
-  metadata.run_name = "resume-bench";
-  auto log = store->CreateRun(metadata);
-  if (!log.ok()) SyntheticRunWriter::Die(log.status());
+  std::unique_ptr<store::EventLog> log = CreateBenchRun(root, "resume-bench");
   replay::Projections projections;
-  SyntheticRunWriter writer(**log, projections);
+  SyntheticRunWriter writer(*log, projections);
   Written written;
   std::uint64_t snapshot_at = 0;
   const auto maybe_snapshot = [&] {
     if (!snapshots ||
-        (*log)->last_seq() - snapshot_at < orchestrator::RunLoopOptions{}.snapshot_every_events) {
+        log->last_seq() - snapshot_at < orchestrator::RunLoopOptions{}.snapshot_every_events) {
       return;
     }
     writer.Snapshot();
-    snapshot_at = written.snapshot_seq = (*log)->last_seq();
+    snapshot_at = written.snapshot_seq = log->last_seq();
   };
   // A body of 160 bytes per request, like a short chat request.
   writer.StartWithRequests(requests, 160);
@@ -81,7 +75,7 @@ Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests
   retry->set_delay_s(30);
   retry->set_jitter_factor(1);
   writer.Flush();
-  written.events = (*log)->last_seq();
+  written.events = log->last_seq();
   return written;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "replay/snapshot_codec.h"
+#include "src/store/store.h"
 
 namespace batchlog::bench {
 
@@ -25,6 +26,18 @@ std::uint32_t BenchRequests() {
     return static_cast<std::uint32_t>(std::strtoul(text, nullptr, 10));
   }
   return 1'000'000;
+}
+
+std::unique_ptr<store::EventLog> CreateBenchRun(const std::filesystem::path& root,
+                                               const std::string& run_id) {
+  auto store = store::Store::Open(root, true);
+  if (!store.ok()) SyntheticRunWriter::Die(store.status());
+  store::RunMetadata metadata;
+  metadata.run_id = run_id;
+  metadata.run_name = run_id;
+  auto log = store->CreateRun(metadata);
+  if (!log.ok()) SyntheticRunWriter::Die(log.status());
+  return std::move(log).value();
 }
 
 double SecondsOf(const std::function<void()>& work) {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +26,10 @@ std::string SyntheticId(std::uint32_t i);
 
 // The run size: BATCHLOG_BENCH_REQUESTS, else 1,000,000.
 std::uint32_t BenchRequests();
+
+// Creates the store at `root` and in it an empty run `run_id` (dies on an error).
+std::unique_ptr<store::EventLog> CreateBenchRun(const std::filesystem::path& root,
+                                               const std::string& run_id);
 
 // Wall seconds `work` takes.
 double SecondsOf(const std::function<void()>& work);

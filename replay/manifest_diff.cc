@@ -36,23 +36,9 @@ std::string ErrorOf(const Lifecycle& lifecycle, std::uint32_t request) {
   if (error != kNoIndex && error < lifecycle.error_codes.size()) {
     return std::string(lifecycle.error_codes.id(error));
   }
-  switch (requests.abandon_reason(request)) {
-    case events::v1::ABANDON_REASON_CANCELLED:
-      return "cancelled";
-    case events::v1::ABANDON_REASON_UPSTREAM_FAILED:
-      return "upstream_failed";
-    case events::v1::ABANDON_REASON_BATCH_FAILED:
-      return "batch_failed";
-    case events::v1::ABANDON_REASON_EXHAUSTED:
-      return "exhausted";
-    case events::v1::ABANDON_REASON_PERMANENT:
-      return "permanent";
-    case events::v1::ABANDON_REASON_UNSPECIFIED:
-    case events::v1::AbandonReason_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case events::v1::AbandonReason_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
-  return {};
+  const events::v1::AbandonReason reason = requests.abandon_reason(request);
+  if (reason == events::v1::ABANDON_REASON_UNSPECIFIED) return {};
+  return std::string(AbandonReasonName(reason));
 }
 
 std::set<std::string> BatchIdsOf(const Lifecycle& lifecycle, std::uint32_t stage) {

@@ -246,25 +246,6 @@ base::Status ApplyUnknownPayload(const Event& event) {
   return ImpossibleEvent(event.seq(), "event without a payload this reader knows");
 }
 
-std::string_view AbandonReasonName(events::v1::AbandonReason reason) {
-  switch (reason) {
-    case events::v1::ABANDON_REASON_PERMANENT:
-      return "permanent";
-    case events::v1::ABANDON_REASON_EXHAUSTED:
-      return "exhausted";
-    case events::v1::ABANDON_REASON_CANCELLED:
-      return "cancelled";
-    case events::v1::ABANDON_REASON_UPSTREAM_FAILED:
-      return "upstream_failed";
-    case events::v1::ABANDON_REASON_BATCH_FAILED:
-      return "batch_failed";
-    case events::v1::ABANDON_REASON_UNSPECIFIED:
-    case events::v1::AbandonReason_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case events::v1::AbandonReason_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
-  return "abandoned";
-}
 
 // What the render needs per stage beyond the lifecycle's counters, from one request scan.
 struct StageSummary {
@@ -477,6 +458,26 @@ base::Status ApplyEvent(ManifestState& state, const Event& event, const Lifecycl
 }
 
 }  // namespace
+
+std::string_view AbandonReasonName(events::v1::AbandonReason reason) {
+  switch (reason) {
+    case events::v1::ABANDON_REASON_PERMANENT:
+      return "permanent";
+    case events::v1::ABANDON_REASON_EXHAUSTED:
+      return "exhausted";
+    case events::v1::ABANDON_REASON_CANCELLED:
+      return "cancelled";
+    case events::v1::ABANDON_REASON_UPSTREAM_FAILED:
+      return "upstream_failed";
+    case events::v1::ABANDON_REASON_BATCH_FAILED:
+      return "batch_failed";
+    case events::v1::ABANDON_REASON_UNSPECIFIED:
+    case events::v1::AbandonReason_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case events::v1::AbandonReason_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  return "abandoned";
+}
 
 base::Status Apply(ManifestState& state, const Event& event) {
   return ApplyEvent(state, event, nullptr);

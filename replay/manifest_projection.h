@@ -168,4 +168,8 @@ base::Status ApplyFollowing(ManifestState& state, const events::v1::Event& event
 // indent, trailing newline. Invalid UTF-8 in an id is replaced, never thrown on.
 std::string RenderManifestJson(const ManifestState& state);
 
+// "permanent", "exhausted", "cancelled", "upstream_failed", "batch_failed"; "abandoned"
+// for a reason this build does not name.
+std::string_view AbandonReasonName(events::v1::AbandonReason reason);
+
 }  // namespace batchlog::replay
