@@ -1,6 +1,8 @@
 #include "replay/id_table.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "replay/hash.h"
 
@@ -10,6 +12,32 @@ namespace {
 constexpr std::size_t kInitialSlots = 16;
 // Entries hashed and prefetched ahead of placement when indexing many at once.
 constexpr std::uint32_t kCatchUpWindow = 16;
+// From this many entries, an empty index is built in slot order (BuildIndexInSlotOrder).
+constexpr std::uint32_t kBulkIndexMin = 4096;
+
+// Sorts slot values by their home position (hash & mask), then by hash, with a two-pass
+// LSD radix sort on the position's bits: a bulk build then writes the slot array front to
+// back instead of at random.
+void SortByHomePosition(PodVector<std::uint64_t>& slots, std::uint64_t mask) {
+  // Slot values are (hash << 32) | (index + 1); the home position is the hash's low bits.
+  const auto position = [mask](std::uint64_t slot) { return (slot >> 32) & mask; };
+  const int bits = std::max(1, 64 - __builtin_clzll(mask | 1));
+  const int low_bits = bits / 2;
+  const int high_bits = bits - low_bits;
+  PodVector<std::uint64_t> scratch;
+  scratch.resize(slots.size());
+  for (const auto& [shift, width] : {std::pair{0, low_bits}, std::pair{low_bits, high_bits}}) {
+    const std::uint64_t digit_mask = (std::uint64_t{1} << width) - 1;
+    std::vector<std::uint32_t> starts((std::size_t{1} << width) + 1, 0);
+    for (const std::uint64_t slot : slots) ++starts[((position(slot) >> shift) & digit_mask) + 1];
+    for (std::size_t i = 1; i < starts.size(); ++i) starts[i] += starts[i - 1];
+    for (const std::uint64_t slot : slots) {
+      scratch[starts[(position(slot) >> shift) & digit_mask]++] = slot;
+    }
+    std::swap(slots, scratch);
+  }
+}
+
 
 }  // namespace
 
@@ -69,6 +97,10 @@ bool IdTable::IndexAll() const {
 
 void IdTable::CatchUp() const {
   EnsureCapacity(size());
+  if (indexed_ == 0 && size() >= kBulkIndexMin) {
+    BuildIndexInSlotOrder();
+    return;
+  }
   std::uint32_t hashes[kCatchUpWindow];
   while (indexed_ < size()) {
     const std::uint32_t count = std::min(kCatchUpWindow, size() - indexed_);
@@ -83,6 +115,54 @@ void IdTable::CatchUp() const {
     }
     indexed_ += count;
   }
+}
+
+// Linear probing places an entry in the first free slot at or after its home position.
+// Placing entries in order of home position gives the same lookup invariant (no empty slot
+// between an entry's home and its slot) while writing the array sequentially: each entry
+// goes to max(home, next free), and those that run past the end wrap to the front after the
+// main pass. Equal ids have equal hashes, hence adjacent sorted positions: only runs of equal
+// hashes are compared, and of equal ids the lowest index is kept, as sequential indexing does.
+void IdTable::BuildIndexInSlotOrder() const {
+  const std::uint32_t count = size();
+  PodVector<std::uint64_t> sorted;
+  sorted.resize(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint64_t hash = Hash(scopes_[i], id(i));
+    sorted[i] = (hash << 32) | (static_cast<std::uint64_t>(i) + 1);
+  }
+  SortByHomePosition(sorted, mask_);
+  std::vector<std::uint64_t> wrapped;
+  std::uint64_t next_free = 0;
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const std::uint64_t slot = sorted[k];
+    const auto hash = static_cast<std::uint32_t>(slot >> 32);
+    const auto index = static_cast<std::uint32_t>(slot) - 1;
+    bool duplicate = false;
+    // Earlier entries of the same hash sit just before this one (same position, sorted by
+    // position then by index within a position, since the sort is stable and indices rise).
+    for (std::uint32_t j = k; j > 0; --j) {
+      const std::uint64_t other_slot = sorted[j - 1];
+      if (((other_slot >> 32) & mask_) != (hash & mask_)) break;
+      if (static_cast<std::uint32_t>(other_slot >> 32) != hash) continue;
+      const auto other = static_cast<std::uint32_t>(other_slot) - 1;
+      if (scopes_[other] == scopes_[index] && id(other) == id(index)) {
+        duplicate = true;
+        if (first_duplicate_ == kNone || index < first_duplicate_) first_duplicate_ = index;
+        break;
+      }
+    }
+    if (duplicate) continue;
+    const std::uint64_t pos = std::max<std::uint64_t>(hash & mask_, next_free);
+    if (pos > mask_) {
+      wrapped.push_back(slot);
+      continue;
+    }
+    slots_[pos] = slot;
+    next_free = pos + 1;
+  }
+  for (const std::uint64_t slot : wrapped) Place(slot);
+  indexed_ = count;
 }
 
 bool IdTable::PlaceEntry(std::uint32_t index, std::uint32_t hash) const {

@@ -95,6 +95,8 @@ class IdTable {
 
  private:
   void CatchUp() const;
+  // Indexes every entry into an empty index, writing the slot array in order.
+  void BuildIndexInSlotOrder() const;
   void EnsureCapacity(std::size_t entries) const;
   void Place(std::uint64_t slot) const;
   // Places entry `index`; false when an equal entry is already indexed.

@@ -112,6 +112,27 @@ rocksdb::ColumnFamilyOptions MakeColumnFamilyOptions(const std::shared_ptr<rocks
   return options;
 }
 
+// Bytes of write-ahead log a reopen would recover (0 when none or unreadable).
+std::uintmax_t WalBytes(const fs::path& log_dir) {
+  std::uintmax_t bytes = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(log_dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() == ".log") {
+      const std::uintmax_t size = it->file_size(ec);
+      if (!ec) bytes += size;
+    }
+  }
+  return bytes;
+}
+
+// A short WAL (a run killed soon after its last snapshot's flush) is recovered into the
+// memtables and left there, so a resume's first decision waits for no table write and no
+// fsync. A long one is written to level-0 tables during the open, RocksDB's default: kept
+// in memtables it would grow them past their size, and both the recovery's inserts and the
+// replay's scan of the skip lists would be slower than the flush saves.
+constexpr std::uintmax_t kWalBytesKeptInMemtables = 32 * kMiB;
+
 std::vector<rocksdb::ColumnFamilyDescriptor> MakeColumnFamilies() {
   // One small cache shared by the column families; replay scans bypass it (fill_cache
   // false), so it mostly holds index blocks and recent payload and snapshot reads.
@@ -173,7 +194,10 @@ base::Result<std::unique_ptr<RunDatabase>> RunDatabase::OpenImpl(
   run->run_id_ = options.run_id;
   run->context_ = "run '" + options.run_id + "' (store " + options.store_root.string() + ")";
 
-  const rocksdb::DBOptions db_options = MakeDbOptions(mode, create, options.env);
+  rocksdb::DBOptions db_options = MakeDbOptions(mode, create, options.env);
+  if (mode == OpenMode::kReadWrite && !create) {
+    db_options.avoid_flush_during_recovery = WalBytes(log_dir) <= kWalBytesKeptInMemtables;
+  }
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = MakeColumnFamilies();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;

@@ -60,6 +60,45 @@ TEST_CASE("indexing reports an appended id that was already there", "[replay][id
   CHECK_FALSE(table.IndexAll());
 }
 
+// Past a few thousand entries an empty index is built in slot order (the snapshot decode
+// path). 6,144 and 12,288 entries fill their slot arrays to 3/4, where clusters run past
+// the end of the array and wrap to its front.
+TEST_CASE("an index built in bulk finds every id and nothing else", "[replay][id_table]") {
+  for (const int count : {4'096, 6'144, 12'288, 100'000}) {
+    CAPTURE(count);
+    IdTable table;
+    for (int i = 0; i < count; ++i) {
+      table.Append(static_cast<std::uint32_t>(i % 5), "bulk-" + std::to_string(i));
+    }
+    REQUIRE(table.IndexAll());
+    CHECK(table.TakeFirstDuplicate() == IdTable::kNone);
+    for (int i = 0; i < count; ++i) {
+      REQUIRE(table.Find(static_cast<std::uint32_t>(i % 5), "bulk-" + std::to_string(i)) ==
+              static_cast<std::uint32_t>(i));
+      REQUIRE(table.Find(static_cast<std::uint32_t>((i + 1) % 5), "bulk-" + std::to_string(i)) ==
+              IdTable::kNone);
+    }
+    CHECK(table.Find(0, "absent") == IdTable::kNone);
+    const auto added = table.Intern(0, "after-bulk");
+    CHECK(added == std::pair<std::uint32_t, bool>{static_cast<std::uint32_t>(count), true});
+    CHECK(table.Intern(3, "bulk-3") == std::pair<std::uint32_t, bool>{3, false});
+  }
+}
+
+TEST_CASE("an index built in bulk reports the first repeated id and keeps the earliest",
+          "[replay][id_table]") {
+  IdTable table;
+  for (int i = 0; i < 10'000; ++i) {
+    const int name = i == 9'000 ? 20 : i == 7'000 ? 10 : i;
+    table.Append(0, "id-" + std::to_string(name));
+  }
+  CHECK_FALSE(table.IndexAll());
+  CHECK(table.TakeFirstDuplicate() == 7'000);
+  CHECK(table.Find(0, "id-10") == 10);
+  CHECK(table.Find(0, "id-20") == 20);
+  CHECK(table.Find(0, "id-9999") == 9'999);
+}
+
 TEST_CASE("tables with equal entries compare equal whatever their index", "[replay][id_table]") {
   IdTable interned;
   IdTable appended;
