@@ -201,32 +201,61 @@ base::Status Executor::Do(const PlanRequests& command) {
   // Later stage: one request per upstream success, from the answers of every earlier stage.
   std::vector<std::size_t> chain;  // earlier policies, nearest first
   for (auto up = policy.upstream; up; up = (*deps_.policies)[*up].upstream) chain.push_back(*up);
+  std::vector<std::uint32_t> chain_stages;
+  for (const std::size_t earlier : chain) {
+    const StagePolicy& earlier_policy = (*deps_.policies)[earlier];
+    chain_stages.push_back(state.FindStage(earlier_policy.workflow, earlier_policy.stage));
+  }
   const replay::Lifecycle& lc = lifecycle();
-  for (const std::uint32_t source : command.sources) {
-    const std::string source_id(lc.requests.custom_id(source));
-    std::vector<std::string> bodies;
-    std::vector<EarlierAnswer> answers;
-    bodies.reserve(chain.size());
-    for (const std::size_t earlier : chain) {
-      const StagePolicy& earlier_policy = (*deps_.policies)[earlier];
-      const std::uint32_t stage = state.FindStage(earlier_policy.workflow, earlier_policy.stage);
-      const std::uint32_t request =
-          stage == kNoIndex ? kNoIndex : state.FindRequest(stage, source_id);
-      if (request == kNoIndex) continue;
-      const std::uint64_t seq = deps_.projections->stage_inputs.result_seq[request];
-      if (seq == 0) continue;
-      BATCHLOG_ASSIGN_OR_RETURN(std::string body, deps_.log->ReadBlob(seq));
-      bodies.push_back(std::move(body));
+  // The earlier answers are read a chunk of sources at a time, in one forward scan of the
+  // blobs in seq order (ReadBlobs), instead of a point lookup each: the answers of a batch
+  // were ingested together, so their blobs are mostly adjacent.
+  const std::size_t chunk = std::max<std::size_t>(1, deps_.events_per_step);
+  std::vector<std::string> answers_read;  // [source in chunk * chain.size() + link]
+  std::vector<std::pair<std::uint64_t, std::size_t>> wanted;  // (result seq, slot)
+  std::vector<std::uint64_t> seqs;
+  for (std::size_t begin = 0; begin < command.sources.size(); begin += chunk) {
+    const std::size_t end = std::min(command.sources.size(), begin + chunk);
+    answers_read.assign((end - begin) * chain.size(), std::string());
+    std::vector<bool> answered((end - begin) * chain.size(), false);
+    wanted.clear();
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::string_view source_id = lc.requests.custom_id(command.sources[i]);
+      for (std::size_t link = 0; link < chain.size(); ++link) {
+        const std::uint32_t stage = chain_stages[link];
+        const std::uint32_t request =
+            stage == kNoIndex ? kNoIndex : state.FindRequest(stage, source_id);
+        if (request == kNoIndex) continue;
+        const std::uint64_t seq = deps_.projections->stage_inputs.result_seq[request];
+        if (seq == 0) continue;
+        wanted.emplace_back(seq, (i - begin) * chain.size() + link);
+      }
     }
-    std::size_t body_index = 0;
-    for (const std::size_t earlier : chain) {
-      if (body_index >= bodies.size()) break;
-      answers.push_back({(*deps_.policies)[earlier].stage, bodies[body_index++]});
+    std::sort(wanted.begin(), wanted.end());
+    seqs.clear();
+    for (const auto& [seq, slot] : wanted) seqs.push_back(seq);
+    std::size_t next = 0;
+    BATCHLOG_RETURN_IF_ERROR(
+        deps_.log->ReadBlobs(seqs, [&](std::uint64_t /*seq*/, std::string_view blob) {
+          const std::size_t slot = wanted[next++].second;
+          answers_read[slot].assign(blob.data(), blob.size());
+          answered[slot] = true;
+          return base::Status::Ok();
+        }));
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::uint32_t source = command.sources[i];
+      std::vector<EarlierAnswer> answers;
+      for (std::size_t link = 0; link < chain.size(); ++link) {
+        const std::size_t slot = (i - begin) * chain.size() + link;
+        if (answered[slot])
+          answers.push_back({(*deps_.policies)[chain[link]].stage, answers_read[slot]});
+      }
+      BATCHLOG_ASSIGN_OR_RETURN(
+          NewRequest request,
+          deps_.requests->LaterStageRequest(command.policy, lc.requests.custom_id(source),
+                                            state.request_ordinal[source], answers));
+      BATCHLOG_RETURN_IF_ERROR(add(std::move(request)));
     }
-    BATCHLOG_ASSIGN_OR_RETURN(
-        NewRequest request, deps_.requests->LaterStageRequest(
-                                command.policy, source_id, state.request_ordinal[source], answers));
-    BATCHLOG_RETURN_IF_ERROR(add(std::move(request)));
   }
   return Commit(step, store::Durability::kSynced);
 }
@@ -298,8 +327,8 @@ base::Result<providers::SubmitSpec> Executor::BuildSubmitSpec(std::uint32_t batc
   std::vector<std::uint64_t> seqs(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) seqs[i] = order[i].first;
   std::size_t next = 0;
-  BATCHLOG_RETURN_IF_ERROR(deps_.log->ReadBlobs(
-      seqs, [&](std::uint64_t, std::string_view blob) -> base::Status {
+  BATCHLOG_RETURN_IF_ERROR(
+      deps_.log->ReadBlobs(seqs, [&](std::uint64_t, std::string_view blob) -> base::Status {
         spec.requests[order[next++].second].body_json.assign(blob);
         return base::Status::Ok();
       }));
@@ -489,9 +518,10 @@ base::Status Executor::Do(const SubmitBatch& command) {
     }
     if (found->has_value() && !by_window) return Adopt(batch, **found);  // metadata: exact
     if (found->has_value()) {
-      spdlog::info("batch {}: provider batch {} matches its creation window and request count; "
-                   "adopted once its results show the same custom_ids",
-                   batch_key, (*found)->id);
+      spdlog::info(
+          "batch {}: provider batch {} matches its creation window and request count; "
+          "adopted once its results show the same custom_ids",
+          batch_key, (*found)->id);
       candidates_[batch] = **found;
       return VerifyCandidate(batch, *provider);
     }

@@ -2,6 +2,7 @@
 // failed requests with their custom_ids, permanent failures never resubmitted, batch-level
 // failures on their own path, expiry, stage 2 from stage 1, and the manifest.
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -97,15 +98,17 @@ request_faults:
   CHECK(submissions["q003"] == 2);  // the retryable one of the same batch, split out
 }
 
+// q004 fails permanently at stage 1, so no later stage has a request for it; q006 fails
+// once with `kind`.
+std::string Q004PermanentQ006Once(const std::string& kind) {
+  return "request_faults:\n  always_fail:\n    q004: invalid_request\n"
+         "  fail_first_attempts:\n    q006: {kind: " +
+         kind + ", attempts: 1}\n";
+}
+
 TEST_CASE("stage 2 is built from stage 1's successes only, and retried the same way",
           "[orchestrator][engine]") {
-  EngineHarness harness(R"(
-request_faults:
-  always_fail:
-    q004: invalid_request
-  fail_first_attempts:
-    q006: {kind: overloaded, attempts: 1}
-)");
+  EngineHarness harness(Q004PermanentQ006Once("overloaded"));
   harness.WriteDataset("data.jsonl", 10);
   auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", true)));
   REQUIRE(outcome.ok());
@@ -139,6 +142,69 @@ request_faults:
                             })
               .ok());
   CHECK(saw_answer);
+}
+
+// A third stage reads the answers of both earlier stages. Small steps (4 events) make the
+// executor read those answers in several chunks, and a retried stage-1 request puts its
+// answer's seq out of order with its neighbours'.
+TEST_CASE("a third stage gets each sample's own answers from both earlier stages",
+          "[orchestrator][engine]") {
+  EngineHarness harness(Q004PermanentQ006Once("server_error"));
+  harness.WriteDataset("data.jsonl", 12);
+  const std::string yaml = WorkflowYaml("data.jsonl", true) + R"(      - name: stage_3
+        from: stage_2
+        provider: oa
+        body:
+          model: gpt-4o-mini
+          max_tokens: 64
+          messages: [{role: user, content: "Echo: {{stage_1.text}} | {{stage_2.text}}"}]
+)";
+  ::setenv("BATCHLOG_EVENTS_PER_STEP", "4", 1);
+  auto outcome = harness.Run(harness.Write("wf.yaml", yaml));
+  ::unsetenv("BATCHLOG_EVENTS_PER_STEP");
+  REQUIRE(outcome.ok());
+  CHECK(outcome->status == replay::RunStatus::kCompleted);
+  const nlohmann::json workflow = harness.ManifestFile(*outcome)["workflows"]["math"];
+  CAPTURE(workflow.dump(2));
+  CHECK(workflow["stage_3"]["total_requests"] == 11);  // not q004
+  CHECK(workflow["stage_3"]["succeeded"] == 11);
+
+  // Every stage-3 body holds its own sample's stage-1 answer and stage-2 answer ("score: N").
+  auto reader = RunReader::Open(harness.store(), outcome->run_id);
+  REQUIRE(reader.ok());
+  std::map<std::string, std::string> stage_2_score;
+  std::map<std::string, std::string> stage_3_body;
+  REQUIRE(reader
+              ->VisitEvents(1, kLatestSeq,
+                            [&](const events::v1::Event& event) {
+                              if (event.has_request_planned()) {
+                                const auto& planned = event.request_planned();
+                                if (planned.stage() == "stage_3") {
+                                  auto body = reader->ReadBlob(event.seq());
+                                  REQUIRE(body.ok());
+                                  stage_3_body[planned.custom_id()] = *body;
+                                }
+                              }
+                              if (event.has_request_succeeded() &&
+                                  event.request_succeeded().batch_key().find(":stage_2:") !=
+                                      std::string::npos) {
+                                auto body = reader->ReadBlob(event.seq());
+                                REQUIRE(body.ok());
+                                const auto at = body->find("score: ");
+                                REQUIRE(at != std::string::npos);
+                                stage_2_score[event.request_succeeded().custom_id()] =
+                                    body->substr(at, body->find('"', at) - at);
+                              }
+                              return true;
+                            })
+              .ok());
+  REQUIRE(stage_3_body.size() == 11);
+  for (const auto& [custom_id, body] : stage_3_body) {
+    CAPTURE(custom_id, body);
+    const int n = std::stoi(custom_id.substr(1));
+    CHECK(body.find("Echo: In other words, what is " + std::to_string(n) + " plus " +
+                    std::to_string(n) + "? | " + stage_2_score.at(custom_id)) != std::string::npos);
+  }
 }
 
 TEST_CASE("the manifest regenerated from the log equals the file, and resume changes nothing",
@@ -274,8 +340,7 @@ request_faults:
     q002: {kind: insufficient_quota, attempts: 1}
 )");
     harness.WriteDataset("data.jsonl", 6);
-    const auto workflow =
-        harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
+    const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
     RunRequest request = harness.Request();
     request.run_id = "billing";
     auto stopped = StartRun(workflow, request);
