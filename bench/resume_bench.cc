@@ -10,6 +10,9 @@
 //   decide the first Decide over the replayed state
 // and, separately, reading the workflow's 1M-line dataset (resume re-reads it to build
 // later requests). Plain main; prints a Markdown table (bench/README.md, "Resume").
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -64,8 +67,7 @@ Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests
       members.push_back(i);
     }
     const bool in_flight = begin >= ended_requests;
-    writer.Batch("bench:stage_1:a1:b" + std::to_string(batch), members, 1, true, in_flight,
-                 failed);
+    writer.Batch("bench:stage_1:a1:b" + std::to_string(batch), members, 1, true, in_flight, failed);
     maybe_snapshot();
   }
   events::v1::RetryScheduled* retry = writer.Add().mutable_retry_scheduled();
@@ -88,7 +90,9 @@ struct Timing {
   double snapshot_read_s = 0;
   double snapshot_decode_s = 0;
   std::size_t snapshot_bytes = 0;
-
+  // CPU time of the resuming thread for open + replay + decide (the parts measured again
+  // after them are taken out, assuming they are all CPU).
+  double cpu_s = 0;
 };
 
 // Resumes per configuration (BATCHLOG_BENCH_REPEAT, default 5): this VM's wall times vary
@@ -113,8 +117,15 @@ Spread SpreadOf(const std::vector<Timing>& timings, Figure figure) {
   return {values[values.size() / 2], values.front()};
 }
 
+double ThreadCpuSeconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
 Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {
   Timing timing;
+  const double cpu_start = ThreadCpuSeconds();
   std::optional<store::Store> store;
   std::unique_ptr<store::EventLog> log;
   timing.open_s = SecondsOf([&] {
@@ -155,10 +166,14 @@ Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {
   const orchestrator::SessionFacts session;
   timing.decide_s = SecondsOf([&] {
     const orchestrator::Decision decision = orchestrator::Decide(
-        {projections.run_state, policies, session, 1'900'000'000'000'000,
+        {projections.run_state,
+         policies,
+         session,
+         1'900'000'000'000'000,
          {projections.stage_inputs.body_bytes.data(), projections.stage_inputs.body_bytes.size()}});
     timing.commands = decision.commands.size();
   });
+  timing.cpu_s = ThreadCpuSeconds() - cpu_start - timing.snapshot_read_s - timing.snapshot_decode_s;
   return timing;
 }
 
@@ -170,9 +185,10 @@ int main() {
   using namespace batchlog::bench;
   const std::uint32_t requests = BenchRequests();
   testing::TempDir dir("batchlog-resume-bench");
-  std::printf("| %u requests, killed mid-stage | events | open s | replay s | first decide s "
-              "| to first decision s |\n",
-              requests);
+  std::printf(
+      "| %u requests, killed mid-stage | events | open s | replay s | first decide s "
+      "| to first decision s |\n",
+      requests);
   std::printf("| --- | --- | --- | --- | --- | --- |\n");
   std::string parts;
   const int repeat = ResumeRepeat();
@@ -186,14 +202,14 @@ int main() {
       const std::filesystem::path copy = dir.path() / "resumed";
       std::filesystem::remove_all(copy);
       std::filesystem::copy(root, copy, std::filesystem::copy_options::recursive);
+      ::sync();  // the copy's writeback must not run during the timed resume
       timings.push_back(Resume(copy, requests));
     }
     const auto spread = [&](auto figure) { return SpreadOf(timings, figure); };
     const Spread open = spread([](const Timing& t) { return t.open_s; });
     const Spread replay = spread([](const Timing& t) { return t.replay_s; });
     const Spread decide = spread([](const Timing& t) { return t.decide_s; });
-    const Spread total =
-        spread([](const Timing& t) { return t.open_s + t.replay_s + t.decide_s; });
+    const Spread total = spread([](const Timing& t) { return t.open_s + t.replay_s + t.decide_s; });
     const std::string label =
         snapshots ? "with snapshots (latest at seq " + std::to_string(written.snapshot_seq) + ")"
                   : std::string("without snapshots");
@@ -203,16 +219,16 @@ int main() {
     if (timings.front().snapshot_bytes > 0) {
       const Spread read = spread([](const Timing& t) { return t.snapshot_read_s; });
       const Spread decode = spread([](const Timing& t) { return t.snapshot_decode_s; });
-      const Spread tail = spread([](const Timing& t) {
-        return t.replay_s - t.snapshot_read_s - t.snapshot_decode_s;
-      });
+      const Spread cpu = spread([](const Timing& t) { return t.cpu_s; });
+      const Spread tail = spread(
+          [](const Timing& t) { return t.replay_s - t.snapshot_read_s - t.snapshot_decode_s; });
       char line[512];
       std::snprintf(line, sizeof(line),
                     "replay with snapshots, in parts (median; best): reading the %zu MiB "
                     "snapshot %.3f s (%.3f), decoding it %.3f s (%.3f), the rest (tail) "
-                    "%.3f s (%.3f)\n",
+                    "%.3f s (%.3f); the resuming thread's CPU %.3f s (%.3f)\n",
                     timings.front().snapshot_bytes / 1024 / 1024, read.median, read.best,
-                    decode.median, decode.best, tail.median, tail.best);
+                    decode.median, decode.best, tail.median, tail.best, cpu.median, cpu.best);
       parts = line;
     }
   }
@@ -223,8 +239,8 @@ int main() {
   {
     std::ofstream out(dataset);
     for (std::uint32_t i = 0; i < requests; ++i) {
-      out << R"({"id": ")" << SyntheticId(i) << R"(", "problem": "What is )" << i
-          << R"( plus )" << i << R"(?"})" << '\n';
+      out << R"({"id": ")" << SyntheticId(i) << R"(", "problem": "What is )" << i << R"( plus )"
+          << i << R"(?"})" << '\n';
     }
   }
   std::size_t samples = 0;
