@@ -195,9 +195,11 @@ class Decider {
     const bool has_planned = CountOf(record, RequestStatus::kPlanned) > 0;
     const bool has_scheduled = CountOf(record, RequestStatus::kRetryScheduled) > 0;
     if (!has_planned && !has_scheduled) return;
+    const bool under_quota = in_.policies[policy].quota_tokens.has_value();
     if (policy < in_.session.hold_until_us.size() &&
         in_.session.hold_until_us[policy] > in_.now_us) {
       WakeAt(in_.session.hold_until_us[policy]);
+      if (under_quota) quota_requests_unweighed_ = true;
       return;
     }
     // attempt -> requests, in planning order within each attempt.
@@ -210,10 +212,15 @@ class Decider {
       }
     }
     if (has_scheduled) {
+      std::uint32_t due = 0;
       for (const std::uint32_t request : state_.RetriesDue(in_.now_us)) {
         if (lifecycle_.requests.stage(request) != stage) continue;
         const replay::RetryGroup& group = state_.retry_groups[state_.request_retry_group[request]];
         by_attempt[group.attempt].push_back(request);
+        ++due;
+      }
+      if (under_quota && due < CountOf(record, RequestStatus::kRetryScheduled)) {
+        quota_requests_unweighed_ = true;  // retries not due yet
       }
     }
     const StagePolicy& rules = in_.policies[policy];
@@ -261,6 +268,7 @@ class Decider {
       return begin;
     }
     enqueued_.Add(policy, tokens);
+    quota_batch_planned_ = true;
     const double warn_at = in_.policies[policy].quota_warn_fraction * static_cast<double>(quota);
     if (!reached_warning_ && static_cast<double>(enqueued + tokens) >= warn_at) {
       reached_warning_ = WarnQuota{policy, enqueued + tokens, quota, false};
@@ -277,6 +285,10 @@ class Decider {
       return;
     }
     if (state_.quota_holding) {
+      // Requests this call did not weigh against the quota (their stage is held for another
+      // reason, or their retry is not due) may still be held by it: the hold stands until a
+      // batch fits again or nothing waits, so it is not released and taken up again.
+      if (quota_requests_unweighed_ && !quota_batch_planned_) return;
       // The hold has ended: batches fit again (or nothing is waiting any more).
       WarnQuota released = reached_warning_.value_or(WarnQuota{});
       if (!reached_warning_) {
@@ -319,6 +331,8 @@ class Decider {
   std::vector<std::uint32_t> stage_of_policy_;
   EnqueuedTokens enqueued_;
   std::optional<WarnQuota> held_;             // the first batch held this call
+  bool quota_batch_planned_ = false;          // a batch under a quota was planned this call
+  bool quota_requests_unweighed_ = false;     // requests under a quota waited unweighed
   std::optional<WarnQuota> reached_warning_;  // the first count to reach its warning fraction
   Decision decision_;
 };

@@ -358,11 +358,49 @@ TEST_CASE("a batch that would exceed the quota waits for enqueued batches to end
     REQUIRE(warnings.size() == 1);
     CHECK_FALSE(warnings[0].holding);
   }
+  SECTION("a stage held for another reason keeps the quota hold: no release, no new hold") {
+    AppendQuotaWarning(log, true);
+    log.BatchEnded("b1");
+    f.session.hold_until_us = {log.now_unix_us() + 60'000'000, 0};
+    const Decision decision = f.Run(log);
+    CHECK(All<PlanBatch>(decision).empty());
+    CHECK(All<WarnQuota>(decision).empty());
+    // Once that hold is over, the held request goes and the quota hold's end is recorded.
+    f.session.hold_until_us = {0, 0};
+    const Decision later = f.Run(log);
+    CHECK(All<PlanBatch>(later).size() == 1);
+    const auto warnings = All<WarnQuota>(later);
+    REQUIRE(warnings.size() == 1);
+    CHECK_FALSE(warnings[0].holding);
+  }
   SECTION("a planned batch not yet submitted counts too") {
     EventSequenceBuilder planned_only = Planned();
     planned_only.BatchPlanned("b1", "wf", "stage_1", {"a", "b"}, 1);
     CHECK(All<PlanBatch>(f.Run(planned_only)).empty());
   }
+}
+
+TEST_CASE("a quota hold whose held requests wait for a retry that is not due stands",
+          "[orchestrator][decide][quota]") {
+  Fixture f = QuotaFixture(100);
+  EventSequenceBuilder log = Ended();
+  log.RequestSucceeded("b1", "a", 1);
+  log.RequestFailed("b1", "b", 1, "server_error", v1::ERROR_CLASS_RETRYABLE);
+  log.RequestSucceeded("b1", "c", 1);
+  log.ResultsIngested("b1");
+  AppendQuotaWarning(log, true);
+  const std::int64_t due = log.now_unix_us() + 30'000'000;
+  log.RetryScheduled("wf", "stage_1", {"b"}, 2, due);
+  f.now_us = due - 1;
+  const Decision waiting = f.Run(log);
+  CHECK(All<PlanBatch>(waiting).empty());
+  CHECK(All<WarnQuota>(waiting).empty());
+  f.now_us = due;
+  const Decision retried = f.Run(log);
+  CHECK(All<PlanBatch>(retried).size() == 1);
+  const auto warnings = All<WarnQuota>(retried);
+  REQUIRE(warnings.size() == 1);
+  CHECK_FALSE(warnings[0].holding);
 }
 
 TEST_CASE("the warning fraction is recorded once, without holding",
