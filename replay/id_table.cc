@@ -15,9 +15,9 @@ constexpr std::uint32_t kCatchUpWindow = 16;
 // From this many entries, an empty index is built in slot order (BuildIndexInSlotOrder).
 constexpr std::uint32_t kBulkIndexMin = 4096;
 
-// Sorts slot values by their home position (hash & mask), then by hash, with a two-pass
-// LSD radix sort on the position's bits: a bulk build then writes the slot array front to
-// back instead of at random.
+// Sorts slot values by their home position (hash & mask) with a two-pass LSD radix sort on
+// the position's bits; being stable, it keeps entries of one position in index order. A
+// bulk build then writes the slot array front to back instead of at random.
 void SortByHomePosition(PodVector<std::uint64_t>& slots, std::uint64_t mask) {
   // Slot values are (hash << 32) | (index + 1); the home position is the hash's low bits.
   const auto position = [mask](std::uint64_t slot) { return (slot >> 32) & mask; };
@@ -37,7 +37,6 @@ void SortByHomePosition(PodVector<std::uint64_t>& slots, std::uint64_t mask) {
     std::swap(slots, scratch);
   }
 }
-
 
 }  // namespace
 
@@ -121,8 +120,9 @@ void IdTable::CatchUp() const {
 // Placing entries in order of home position gives the same lookup invariant (no empty slot
 // between an entry's home and its slot) while writing the array sequentially: each entry
 // goes to max(home, next free), and those that run past the end wrap to the front after the
-// main pass. Equal ids have equal hashes, hence adjacent sorted positions: only runs of equal
-// hashes are compared, and of equal ids the lowest index is kept, as sequential indexing does.
+// main pass. Equal ids have equal hashes, hence the same home position: within a position's
+// run only equal hashes are compared, and of equal ids the lowest index is kept, as
+// sequential indexing does.
 void IdTable::BuildIndexInSlotOrder() const {
   const std::uint32_t count = size();
   PodVector<std::uint64_t> sorted;
