@@ -415,6 +415,11 @@ base::Status ImpossibleEvent(std::uint64_t seq, std::string_view what) {
                              ": impossible event: " + std::string(what));
 }
 
+base::Status ApplyUnknownPayload(const events::v1::Event& event) {
+  if (event.reader_may_ignore()) return base::Status::Ok();
+  return ImpossibleEvent(event.seq(), "event without a payload this reader knows");
+}
+
 base::Status CheckPlannedRequests(Lifecycle& state) {
   IdTable& ids = state.requests.ids;
   if (state.unchecked_seqs.empty() && ids.pending() == 0) return base::Status::Ok();

@@ -211,6 +211,10 @@ struct Lifecycle {
 // The DataLoss reported for an impossible event: "seq 42: <what>".
 base::Status ImpossibleEvent(std::uint64_t seq, std::string_view what);
 
+// An event whose payload this build does not know (a newer writer's event type): skipped
+// when the writer marked it reader_may_ignore, otherwise an ImpossibleEvent.
+base::Status ApplyUnknownPayload(const events::v1::Event& event);
+
 // Checks the envelope: the run_id matches the first event's (which sets it) and the run
 // was started unless this is RunStarted.
 base::Status TrackEnvelope(Lifecycle& state, const events::v1::Event& event);

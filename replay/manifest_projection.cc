@@ -241,12 +241,6 @@ base::Status ApplyRunResumed(ManifestState& state, std::uint64_t seq) {
   return TrackRunResumed(state.lifecycle, seq);
 }
 
-base::Status ApplyUnknownPayload(const Event& event) {
-  if (event.reader_may_ignore()) return base::Status::Ok();
-  return ImpossibleEvent(event.seq(), "event without a payload this reader knows");
-}
-
-
 // What the render needs per stage beyond the lifecycle's counters, from one request scan.
 struct StageSummary {
   std::vector<std::uint32_t> final_failed;

@@ -199,12 +199,6 @@ base::Status ApplyWorkflowFileChanged(RunState& state,
   return base::Status::Ok();
 }
 
-base::Status ApplyUnknownPayload(const Event& event) {
-  // A newer writer's event type: skippable only when the writer said so.
-  if (event.reader_may_ignore()) return base::Status::Ok();
-  return ImpossibleEvent(event.seq(), "event without a payload this reader knows");
-}
-
 }  // namespace
 
 base::Status Apply(RunState& state, const Event& event) {

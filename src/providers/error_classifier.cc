@@ -8,13 +8,13 @@ namespace {
 
 // Which field of ErrorFacts a rule keys on. Rules are tried in this order: the strongest
 // evidence first (provider-apis reference, section 4).
-enum class Key : std::uint8_t { kOutcome, kFinishReason, kCode, kType, kStatus };
+enum class RuleKey : std::uint8_t { kOutcome, kFinishReason, kCode, kType, kStatus };
 
 // Which providers a rule applies to.
 enum class For : std::uint8_t { kAny, kOpenAi, kAnthropic };
 
 struct Rule {
-  Key key;
+  RuleKey key;
   For provider;
   std::string_view text;  // code, type or finish reason (kOutcome: the outcome's name)
   int status;             // kStatus only
@@ -35,82 +35,82 @@ constexpr ErrorClass kCancel = ErrorClass::kCancelled;
 // a few bounded retries, and every row can be overridden.
 constexpr std::array kRules{
     // Outcomes of a finished batch.
-    Rule{Key::kOutcome, For::kAny, "expired", 0, kRetry, "expired"},
-    Rule{Key::kOutcome, For::kAny, "canceled", 0, kCancel, "cancelled"},
+    Rule{RuleKey::kOutcome, For::kAny, "expired", 0, kRetry, "expired"},
+    Rule{RuleKey::kOutcome, For::kAny, "canceled", 0, kCancel, "cancelled"},
 
     // HTTP-200 completions the provider refused to produce.
-    Rule{Key::kFinishReason, For::kOpenAi, "content_filter", 0, kPerm,
+    Rule{RuleKey::kFinishReason, For::kOpenAi, "content_filter", 0, kPerm,
          "content_policy_violation"},
-    Rule{Key::kFinishReason, For::kAnthropic, "refusal", 0, kPerm, "content_policy_violation"},
+    Rule{RuleKey::kFinishReason, For::kAnthropic, "refusal", 0, kPerm, "content_policy_violation"},
 
     // OpenAI error codes (error.code of a line, or response.body.error.code).
-    Rule{Key::kCode, For::kOpenAi, "rate_limit_exceeded", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "slow_down", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "insufficient_quota", 0, kHold, {}},
-    Rule{Key::kCode, For::kOpenAi, "credit_balance_exhausted", 0, kHold, {}},
-    Rule{Key::kCode, For::kOpenAi, "invalid_api_key", 0, kHold, {}},
-    Rule{Key::kCode, For::kOpenAi, "server_error", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "server_is_overloaded", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "request_timeout", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "batch_expired", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "batch_cancelled", 0, kCancel, {}},
-    Rule{Key::kCode, For::kOpenAi, "context_length_exceeded", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "invalid_prompt", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "content_policy_violation", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "image_content_policy_violation", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "model_not_found", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "rate_limit_exceeded", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "slow_down", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "insufficient_quota", 0, kHold, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "credit_balance_exhausted", 0, kHold, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "invalid_api_key", 0, kHold, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "server_error", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "server_is_overloaded", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "request_timeout", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "batch_expired", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "batch_cancelled", 0, kCancel, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "context_length_exceeded", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "invalid_prompt", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "content_policy_violation", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "image_content_policy_violation", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "model_not_found", 0, kPerm, {}},
     // Batch-level (batch.errors.data[].code). The enqueued-token limit clears as other
     // batches finish, so waiting fixes it; the file-validation codes need a new file.
-    Rule{Key::kCode, For::kOpenAi, "token_limit_exceeded", 0, kRetry, {}},
-    Rule{Key::kCode, For::kOpenAi, "invalid_json_line", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "duplicate_custom_id", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "url_mismatch", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "model_mismatch", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "empty_file", 0, kPerm, {}},
-    Rule{Key::kCode, For::kOpenAi, "too_many_tasks", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "token_limit_exceeded", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "invalid_json_line", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "duplicate_custom_id", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "url_mismatch", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "model_mismatch", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "empty_file", 0, kPerm, {}},
+    Rule{RuleKey::kCode, For::kOpenAi, "too_many_tasks", 0, kPerm, {}},
     // Provider-neutral codes a transport or caller may report (connect failure, timeout
     // without a response), and the canonical outcome names.
-    Rule{Key::kCode, For::kAny, "timeout", 0, kRetry, {}},
-    Rule{Key::kCode, For::kAny, "connection_error", 0, kRetry, {}},
-    Rule{Key::kCode, For::kAny, "expired", 0, kRetry, {}},
-    Rule{Key::kCode, For::kAny, "cancelled", 0, kCancel, {}},
+    Rule{RuleKey::kCode, For::kAny, "timeout", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kAny, "connection_error", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kAny, "expired", 0, kRetry, {}},
+    Rule{RuleKey::kCode, For::kAny, "cancelled", 0, kCancel, {}},
 
     // OpenAI error types. Not used for 429s: their type varies ("tokens_usage_based",
     // "requests"), so a 429 is classified by code, else by status.
-    Rule{Key::kType, For::kOpenAi, "invalid_request_error", 0, kPerm, {}},
-    Rule{Key::kType, For::kOpenAi, "server_error", 0, kRetry, {}},
-    Rule{Key::kType, For::kOpenAi, "service_unavailable_error", 0, kRetry, {}},
-    Rule{Key::kType, For::kOpenAi, "insufficient_quota", 0, kHold, {}},
+    Rule{RuleKey::kType, For::kOpenAi, "invalid_request_error", 0, kPerm, {}},
+    Rule{RuleKey::kType, For::kOpenAi, "server_error", 0, kRetry, {}},
+    Rule{RuleKey::kType, For::kOpenAi, "service_unavailable_error", 0, kRetry, {}},
+    Rule{RuleKey::kType, For::kOpenAi, "insufficient_quota", 0, kHold, {}},
     // Anthropic error types (result.error.error.type, or a control-plane envelope).
     // Billing trouble inside a batch arrives as invalid_request_error (permanent).
-    Rule{Key::kType, For::kAnthropic, "invalid_request_error", 0, kPerm, {}},
-    Rule{Key::kType, For::kAnthropic, "authentication_error", 0, kHold, {}},
-    Rule{Key::kType, For::kAnthropic, "billing_error", 0, kHold, {}},
-    Rule{Key::kType, For::kAnthropic, "permission_error", 0, kHold, {}},
-    Rule{Key::kType, For::kAnthropic, "not_found_error", 0, kPerm, {}},
-    Rule{Key::kType, For::kAnthropic, "request_too_large", 0, kPerm, {}},
-    Rule{Key::kType, For::kAnthropic, "rate_limit_error", 0, kRetry, {}},
-    Rule{Key::kType, For::kAnthropic, "api_error", 0, kRetry, {}},
-    Rule{Key::kType, For::kAnthropic, "timeout_error", 0, kRetry, {}},
-    Rule{Key::kType, For::kAnthropic, "overloaded_error", 0, kRetry, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "invalid_request_error", 0, kPerm, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "authentication_error", 0, kHold, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "billing_error", 0, kHold, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "permission_error", 0, kHold, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "not_found_error", 0, kPerm, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "request_too_large", 0, kPerm, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "rate_limit_error", 0, kRetry, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "api_error", 0, kRetry, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "timeout_error", 0, kRetry, {}},
+    Rule{RuleKey::kType, For::kAnthropic, "overloaded_error", 0, kRetry, {}},
 
     // HTTP statuses, when neither code nor type is known. Both SDKs retry 408, 409, 429
     // and every 5xx (kServerErrorRange below).
-    Rule{Key::kStatus, For::kAny, {}, 400, kPerm, "invalid_request"},
-    Rule{Key::kStatus, For::kAny, {}, 401, kHold, "authentication_error"},
-    Rule{Key::kStatus, For::kAny, {}, 402, kHold, "billing_error"},
-    Rule{Key::kStatus, For::kAny, {}, 403, kHold, "permission_error"},
-    Rule{Key::kStatus, For::kAny, {}, 404, kPerm, "not_found"},
-    Rule{Key::kStatus, For::kAny, {}, 408, kRetry, "timeout"},
-    Rule{Key::kStatus, For::kAny, {}, 409, kRetry, "conflict"},
-    Rule{Key::kStatus, For::kAny, {}, 413, kPerm, "request_too_large"},
-    Rule{Key::kStatus, For::kAny, {}, 422, kPerm, "invalid_request"},
-    Rule{Key::kStatus, For::kAny, {}, 429, kRetry, "rate_limit_exceeded"},
-    Rule{Key::kStatus, For::kAny, {}, 500, kRetry, "server_error"},
-    Rule{Key::kStatus, For::kAny, {}, 502, kRetry, "bad_gateway"},
-    Rule{Key::kStatus, For::kAny, {}, 503, kRetry, "overloaded"},
-    Rule{Key::kStatus, For::kAny, {}, 504, kRetry, "timeout"},
-    Rule{Key::kStatus, For::kAny, {}, 529, kRetry, "overloaded"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 400, kPerm, "invalid_request"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 401, kHold, "authentication_error"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 402, kHold, "billing_error"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 403, kHold, "permission_error"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 404, kPerm, "not_found"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 408, kRetry, "timeout"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 409, kRetry, "conflict"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 413, kPerm, "request_too_large"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 422, kPerm, "invalid_request"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 429, kRetry, "rate_limit_exceeded"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 500, kRetry, "server_error"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 502, kRetry, "bad_gateway"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 503, kRetry, "overloaded"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 504, kRetry, "timeout"},
+    Rule{RuleKey::kStatus, For::kAny, {}, 529, kRetry, "overloaded"},
 };
 
 // Any other 5xx: retryable server error.
@@ -129,7 +129,7 @@ bool Applies(const Rule& rule, ProviderKind provider) {
   return false;
 }
 
-const Rule* FindText(Key key, ProviderKind provider, std::string_view text) {
+const Rule* FindText(RuleKey key, ProviderKind provider, std::string_view text) {
   if (text.empty()) return nullptr;
   for (const Rule& rule : kRules) {
     if (rule.key == key && rule.text == text && Applies(rule, provider)) return &rule;
@@ -139,7 +139,7 @@ const Rule* FindText(Key key, ProviderKind provider, std::string_view text) {
 
 const Rule* FindStatus(ProviderKind provider, int status) {
   for (const Rule& rule : kRules) {
-    if (rule.key == Key::kStatus && rule.status == status && Applies(rule, provider)) {
+    if (rule.key == RuleKey::kStatus && rule.status == status && Applies(rule, provider)) {
       return &rule;
     }
   }
@@ -170,18 +170,18 @@ Classification ClassifyByRules(const ErrorFacts& facts, ErrorClass unknown_defau
     return Classification{rule.error_class, std::string(code), /*unknown=*/false};
   };
 
-  if (const Rule* rule = FindText(Key::kOutcome, facts.provider, OutcomeKey(facts.outcome))) {
+  if (const Rule* rule = FindText(RuleKey::kOutcome, facts.provider, OutcomeKey(facts.outcome))) {
     return from_rule(*rule, rule->canonical);
   }
   if (facts.outcome == ResultOutcome::kResponded && IsSuccessStatus(facts.http_status)) {
-    if (const Rule* rule = FindText(Key::kFinishReason, facts.provider, facts.finish_reason)) {
+    if (const Rule* rule = FindText(RuleKey::kFinishReason, facts.provider, facts.finish_reason)) {
       return from_rule(*rule, rule->canonical);
     }
   }
-  if (const Rule* rule = FindText(Key::kCode, facts.provider, facts.error_code)) {
+  if (const Rule* rule = FindText(RuleKey::kCode, facts.provider, facts.error_code)) {
     return from_rule(*rule, facts.error_code);
   }
-  if (const Rule* rule = FindText(Key::kType, facts.provider, facts.error_type)) {
+  if (const Rule* rule = FindText(RuleKey::kType, facts.provider, facts.error_type)) {
     return from_rule(*rule, provider_code);
   }
   // The status decides; an unrecognised type is no name for it (OpenAI 429 types vary).
@@ -246,7 +246,7 @@ std::optional<Classification> ErrorClassifier::ClassifyResult(ProviderKind provi
   const ErrorFacts facts{provider,         line.outcome,    line.http_status,
                          line.error_type,  line.error_code, line.finish_reason};
   if (line.outcome == ResultOutcome::kResponded && IsSuccessStatus(line.http_status) &&
-      FindText(Key::kFinishReason, provider, line.finish_reason) == nullptr) {
+      FindText(RuleKey::kFinishReason, provider, line.finish_reason) == nullptr) {
     return std::nullopt;
   }
   return Classify(facts);

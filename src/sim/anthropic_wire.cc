@@ -28,16 +28,16 @@ using OrderedJson = nlohmann::ordered_json;
 
 constexpr std::string_view kBatchesPath = "/v1/messages/batches";
 constexpr std::size_t kCustomIdBytesMax = 64;
-constexpr std::int64_t kListLimitDefault = 20;
-constexpr std::int64_t kListLimitMax = 1000;
+constexpr std::int64_t kAnthropicListLimitDefault = 20;
+constexpr std::int64_t kAnthropicListLimitMax = 1000;
 // Results stay downloadable this long after creation (simulated time), then archived_at
 // is set and the results are gone.
 constexpr base::Duration kResultsRetention = std::chrono::hours(24 * 29);
 // The refusal a content_filter outcome answers with.
 constexpr std::string_view kRefusalText = "I can't help with that request.";
 
-std::string Dump(const OrderedJson& json) {
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string DumpOrdered(const OrderedJson& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // `n` base62 characters drawn from `hash` (rehashed as it runs out), for realistic ids
@@ -129,41 +129,6 @@ std::string ModelOf(const nlohmann::json& params) {
 // 100,000 of them and this is the emulator's hottest loop. For the same reason create
 // computes each request's answer once and spools it as a SpoolRecord, so writing the
 // results parses no JSON at all.
-
-// Appends `text` as a JSON string literal. `text` is valid UTF-8 (it comes from parsed
-// JSON or from the model), so only quotes, backslashes and control bytes need escaping.
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-          out += kHex[static_cast<unsigned char>(c) & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 // What create spools per request (the RequestSlice's bytes), one line of tab-separated
 // fields; the string fields are JSON string literals, which never hold a raw tab or
@@ -759,7 +724,7 @@ void AnthropicRoutes::Create(const httplib::Request& request, httplib::Response&
     ResetConnection(request);
     return;
   }
-  response.set_content(Dump(BatchJson(*batch)), "application/json");
+  response.set_content(DumpOrdered(BatchJson(*batch)), "application/json");
 }
 
 void AnthropicRoutes::Retrieve(const httplib::Request& request, httplib::Response& response) {
@@ -776,7 +741,7 @@ void AnthropicRoutes::Retrieve(const httplib::Request& request, httplib::Respons
     ResetConnection(request);
     return;
   }
-  response.set_content(Dump(BatchJson(*batch)), "application/json");
+  response.set_content(DumpOrdered(BatchJson(*batch)), "application/json");
 }
 
 void AnthropicRoutes::Results(const httplib::Request& request, httplib::Response& response) {
@@ -818,7 +783,7 @@ void AnthropicRoutes::Results(const httplib::Request& request, httplib::Response
 
 void AnthropicRoutes::List(const httplib::Request& request, httplib::Response& response) {
   if (!CheckHeaders(request, response)) return;
-  std::int64_t limit = kListLimitDefault;
+  std::int64_t limit = kAnthropicListLimitDefault;
   if (request.has_param("limit")) {
     const std::optional<std::int64_t> parsed = ParseInt(request.get_param_value("limit"));
     if (!parsed) {
@@ -826,10 +791,10 @@ void AnthropicRoutes::List(const httplib::Request& request, httplib::Response& r
                           "limit: Input should be a valid integer");
       return;
     }
-    if (*parsed < 1 || *parsed > kListLimitMax) {
+    if (*parsed < 1 || *parsed > kAnthropicListLimitMax) {
       WriteAnthropicError(response, 400, "invalid_request_error",
                           "limit: Input should be between 1 and " +
-                              std::to_string(kListLimitMax));
+                              std::to_string(kAnthropicListLimitMax));
       return;
     }
     limit = *parsed;
@@ -857,7 +822,7 @@ void AnthropicRoutes::List(const httplib::Request& request, httplib::Response& r
       page->batches.empty() ? OrderedJson(nullptr) : OrderedJson(page->batches.front().id);
   out["last_id"] =
       page->batches.empty() ? OrderedJson(nullptr) : OrderedJson(page->batches.back().id);
-  response.set_content(Dump(out), "application/json");
+  response.set_content(DumpOrdered(out), "application/json");
 }
 
 void AnthropicRoutes::Cancel(const httplib::Request& request, httplib::Response& response) {
@@ -885,7 +850,7 @@ void AnthropicRoutes::Cancel(const httplib::Request& request, httplib::Response&
     ResetConnection(request);
     return;
   }
-  response.set_content(Dump(BatchJson(*batch)), "application/json");
+  response.set_content(DumpOrdered(BatchJson(*batch)), "application/json");
 }
 
 void AnthropicRoutes::Delete(const httplib::Request& request, httplib::Response& response) {
@@ -917,7 +882,7 @@ void AnthropicRoutes::Delete(const httplib::Request& request, httplib::Response&
   OrderedJson out;
   out["id"] = id;
   out["type"] = "message_batch_deleted";
-  response.set_content(Dump(out), "application/json");
+  response.set_content(DumpOrdered(out), "application/json");
 }
 
 }  // namespace

@@ -34,13 +34,9 @@ constexpr std::size_t kMetadataKeyCharsMax = 64;
 constexpr std::size_t kMetadataValueCharsMax = 512;
 constexpr std::size_t kFormFieldBytesMax = 4096;
 constexpr std::size_t kValidationErrorsMax = 100;
-constexpr std::int64_t kListLimitDefault = 20;
-constexpr std::int64_t kListLimitMax = 100;
+constexpr std::int64_t kOpenAiListLimitDefault = 20;
+constexpr std::int64_t kOpenAiListLimitMax = 100;
 constexpr std::size_t kEmbeddingDimensions = 8;
-
-std::string Dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 std::string Hex(std::uint64_t value) {
   char buffer[17];
@@ -54,7 +50,7 @@ json TimeOrNull(const std::optional<base::Timestamp>& t) {
 
 void SendJson(httplib::Response& response, const json& body) {
   response.status = 200;
-  response.set_content(Dump(body), "application/json");
+  response.set_content(DumpJson(body), "application/json");
 }
 
 void InvalidRequest(httplib::Response& response, std::string_view message,
@@ -284,42 +280,6 @@ json SuccessBody(std::string_view endpoint, const json& request_body, OutcomeKin
           {"system_fingerprint", "fp_sim"}};
 }
 
-// Appends `text` as a quoted JSON string. The texts are valid UTF-8 (they come from
-// parsed JSON or the model), so only quotes, backslashes and control bytes need escaping.
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 // The chat.completion body, written directly: the hot path of every results file (a
 // 50,000-line file is written in one pass, and building a json tree per line would
 // dominate the emulator's time).
@@ -373,7 +333,7 @@ class OpenAiFormatter final : public ResultFormatter {
       line += R"(},"error":null})";
     };
     const auto http_error = [&](int status, const json& body) {
-      http(status, [&] { line += Dump(body); });
+      http(status, [&] { line += DumpJson(body); });
     };
     // Non-HTTP: response null and error {"code","message"}.
     const auto non_http = [&](std::string_view code, std::string_view message) {
@@ -411,7 +371,7 @@ class OpenAiFormatter final : public ResultFormatter {
               if (endpoint == "/v1/chat/completions") {
                 AppendChatCompletion(line, body, filtered, created, in.line_hash);
               } else {
-                line += Dump(SuccessBody(endpoint, body, in.outcome, created, in.line_hash));
+                line += DumpJson(SuccessBody(endpoint, body, in.outcome, created, in.line_hash));
               }
             });
             destination = ResultDestination::kOutput;
@@ -889,7 +849,7 @@ void HandleListBatches(SimContext& context, const httplib::Request& request,
                        httplib::Response& response) {
   const auto fault = Guard(context, Operation::kList, request, response);
   if (!fault) return;
-  std::int64_t limit = kListLimitDefault;
+  std::int64_t limit = kOpenAiListLimitDefault;
   if (request.has_param("limit")) {
     const std::string text = request.get_param_value("limit");
     std::size_t used = 0;
@@ -899,7 +859,7 @@ void HandleListBatches(SimContext& context, const httplib::Request& request,
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != text.size() || value < 1 || value > kListLimitMax) {
+    if (used != text.size() || value < 1 || value > kOpenAiListLimitMax) {
       InvalidRequest(response,
                      "Invalid value for 'limit': '" + text + "'. It must be between 1 and 100.",
                      "limit", "invalid_value");

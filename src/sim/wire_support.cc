@@ -28,11 +28,45 @@ nlohmann::json NullOr(std::string_view text) {
   return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::string(text));
 }
 
-std::string Dump(const nlohmann::json& json) {
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out += kHex[byte >> 4];
+          out += kHex[byte & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
 }
 
-}  // namespace
+std::string DumpJson(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::string_view RequestIdHeader(Api api) {
   return api == Api::kAnthropic ? "request-id" : "x-request-id";
@@ -62,7 +96,7 @@ void WriteOpenAiError(httplib::Response& response, int status, std::string_view 
                                  {"param", NullOr(param)},
                                  {"code", NullOr(code)}}}};
   response.status = status;
-  response.set_content(Dump(body), "application/json");
+  response.set_content(DumpJson(body), "application/json");
 }
 
 void WriteAnthropicError(httplib::Response& response, int status, std::string_view type,
@@ -74,7 +108,7 @@ void WriteAnthropicError(httplib::Response& response, int status, std::string_vi
                            ? nlohmann::json(response.get_header_value("request-id"))
                            : nlohmann::json(nullptr);
   response.status = status;
-  response.set_content(Dump(body), "application/json");
+  response.set_content(DumpJson(body), "application/json");
 }
 
 void WriteDefaultError(Api api, httplib::Response& response, int status, std::string_view message) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "src/base/clock.h"
 #include "src/sim/fault_plan.h"
@@ -62,6 +63,14 @@ void ResetConnection(const httplib::Request& request);
 // answers it in its own envelope (and kDropResponse after performing the operation, with
 // ResetConnection).
 bool ApplyTransportFault(const ControlFault& fault, const httplib::Request& request);
+
+// Appends `text` as a quoted JSON string literal. `text` is valid UTF-8 (it comes from
+// parsed JSON or from the model), so only quotes, backslashes and control bytes need
+// escaping.
+void AppendJsonString(std::string& out, std::string_view text);
+
+// `value` as compact JSON; invalid UTF-8 is replaced, never thrown about.
+std::string DumpJson(const nlohmann::json& value);
 
 // Unix seconds of a timestamp (floor).
 std::int64_t ToUnixSeconds(base::Timestamp t);

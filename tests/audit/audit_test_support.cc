@@ -4,43 +4,22 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/workflow_yaml.h"
+
 namespace batchlog::orchestrator::testing {
 
 std::string AuditWorkflowYaml(const std::string& dataset, bool two_stages,
                               const std::string& stage_2_prompt) {
-  std::string yaml = R"(run_name: audit-test
-providers:
-  oa: {kind: openai, api_key_env: TEST_OPENAI_KEY}
-  an: {kind: anthropic, api_key_env: TEST_ANTHROPIC_KEY}
-defaults:
-  retry: {max_retries: 2, initial_delay_s: 1, multiplier: 2, max_delay_s: 10, jitter: 0.2}
-  poll: {initial_s: 0.5, max_s: 2}
-  prices:
+  batchlog::testing::WorkflowYamlSpec spec;
+  spec.run_name = "audit-test";
+  spec.dataset = dataset;
+  spec.two_stages = two_stages;
+  spec.stage_2_prompt = stage_2_prompt;
+  spec.extra_defaults = R"(  prices:
     gpt-4o-mini: {input_per_million: 0.15, output_per_million: 0.6}
     claude-sonnet-4-5: {input_per_million: 3, output_per_million: 15, batch_discount: 0.5}
-workflows:
-  - name: math
-    dataset: )" + dataset + R"(
-    custom_id: "{id}"
-    stages:
-      - name: stage_1
-        provider: oa
-        body:
-          model: gpt-4o-mini
-          max_tokens: 64
-          messages: [{role: user, content: "Paraphrase: {{sample.problem}}"}]
 )";
-  if (two_stages) {
-    yaml += R"(      - name: stage_2
-        from: stage_1
-        provider: an
-        body:
-          model: claude-sonnet-4-5
-          max_tokens: 16
-          messages: [{role: user, content: ")" + stage_2_prompt + R"("}]
-)";
-  }
-  return yaml;
+  return batchlog::testing::WorkflowYaml(spec);
 }
 
 int InFlightBatches(const EngineHarness& harness) {

@@ -28,9 +28,13 @@
 #include "tests/audit/audit_test_support.h"
 #include "tests/orchestrator/engine_test_support.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/files.h"
 
 namespace batchlog::orchestrator {
 namespace {
+
+using batchlog::testing::ReadFileText;
+using batchlog::testing::WriteFileText;
 
 namespace v1 = events::v1;
 
@@ -50,17 +54,11 @@ const std::vector<GoldenLog>& GoldenLogs() {
   return logs;
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
+// A golden file's bytes; the test fails when it is missing.
+std::string ReadGolden(const std::filesystem::path& path) {
   INFO(path.string());
-  REQUIRE(in.good());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteFile(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  REQUIRE(std::filesystem::exists(path));
+  return ReadFileText(path);
 }
 
 bool Approving() {
@@ -71,12 +69,12 @@ bool Approving() {
 // Compares with the approved file, or rewrites it when approving.
 void CheckApproved(const std::filesystem::path& path, const std::string& actual) {
   if (Approving()) {
-    WriteFile(path, actual);
+    WriteFileText(path, actual);
     WARN("approved " << path.string());
     return;
   }
   INFO("approved file " << path.string() << " (BATCHLOG_APPROVE=1 rewrites it after review)");
-  CHECK(actual == ReadFile(path));
+  CHECK(actual == ReadGolden(path));
 }
 
 // The stable export format (docs/events.md): the proto3 JSON mapping with field names.
@@ -129,7 +127,8 @@ TEST_CASE("golden logs replay to their approved manifest and history", "[audit][
   for (const GoldenLog& golden : GoldenLogs()) {
     SECTION(golden.name) {
       const std::filesystem::path base = kGoldenDir / "logs" / golden.name;
-      const std::vector<v1::Event> events = ImportJsonl(ReadFile(base.string() + ".events.jsonl"));
+      const std::vector<v1::Event> events =
+          ImportJsonl(ReadGolden(base.string() + ".events.jsonl"));
       REQUIRE_FALSE(events.empty());
 
       // The pure fold, from scratch.
@@ -179,7 +178,7 @@ TEST_CASE("generate the golden logs", "[.golden-generate]") {
                                 return true;
                               })
                 .ok());
-    WriteFile(kGoldenDir / "logs" / (name + ".events.jsonl"), jsonl);
+    WriteFileText(kGoldenDir / "logs" / (name + ".events.jsonl"), jsonl);
   };
   std::filesystem::create_directories(kGoldenDir / "logs");
   {

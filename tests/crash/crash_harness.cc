@@ -24,11 +24,15 @@
 #include "src/orchestrator/log_replay.h"
 #include "src/sim/fault_plan.h"
 #include "src/store/store.h"
+#include "tests/support/workflow_yaml.h"
+#include "tests/support/files.h"
 
 extern char** environ;
 
 namespace batchlog::crash {
 namespace {
+
+using batchlog::testing::ReadFileText;
 
 // Transient failures recovered by retries (q003, q004 twice, q007), one request that
 // exhausts its two retries (q005), permanent failures (q001 invalid, q002 content filter).
@@ -49,45 +53,20 @@ request_faults:
 constexpr int kSamples = 10;
 
 std::string WorkflowText(const std::string& stage_1_provider) {
-  return R"(run_name: crash
-providers:
-  oa: {kind: openai, api_key_env: CRASH_OPENAI_KEY}
-  an: {kind: anthropic, api_key_env: CRASH_ANTHROPIC_KEY}
-defaults:
-  retry: {max_retries: 2, initial_delay_s: 0.02, multiplier: 2, max_delay_s: 0.08, jitter: 0.2}
-  poll: {initial_s: 0.01, max_s: 0.05}
-  batch_limits: {max_requests: 4}
-workflows:
-  - name: math
-    dataset: data.jsonl
-    custom_id: "{id}"
-    stages:
-      - name: stage_1
-        provider: )" +
-         stage_1_provider + R"(
-        body:
-          model: gpt-4o-mini
-          max_tokens: 64
-          messages: [{role: user, content: "Paraphrase: {{sample.problem}}"}]
-      - name: stage_2
-        from: stage_1
-        provider: an
-        body:
-          model: claude-sonnet-4-5
-          max_tokens: 16
-          messages: [{role: user, content: "Score 0-10: {{stage_1.text}}"}]
-)";
+  batchlog::testing::WorkflowYamlSpec spec;
+  spec.run_name = "crash";
+  spec.two_stages = true;
+  spec.stage_1_provider = stage_1_provider;
+  spec.key_env_prefix = "CRASH";
+  spec.retry =
+      "{max_retries: 2, initial_delay_s: 0.02, multiplier: 2, max_delay_s: 0.08, jitter: 0.2}";
+  spec.poll = "{initial_s: 0.01, max_s: 0.05}";
+  spec.extra_defaults = "  batch_limits: {max_requests: 4}\n";
+  return batchlog::testing::WorkflowYaml(spec);
 }
 
 std::string ApiOfProvider(const std::string& provider) {
   return provider == "oa" ? "openai" : "anthropic";
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::atomic<int> g_child_counter{0};
@@ -131,15 +110,15 @@ ChildResult Child::Wait(double timeout_s) {
     if (std::chrono::steady_clock::now() > deadline) {
       Kill();
       FAIL("batchlog child did not finish within " << timeout_s << " s; stderr:\n"
-                                                   << ReadFile(err_));
+                                                   << ReadFileText(err_));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ChildResult result;
   if (WIFEXITED(status_)) result.exit_code = WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) result.signal = WTERMSIG(status_);
-  result.out = ReadFile(out_);
-  result.err = ReadFile(err_);
+  result.out = ReadFileText(out_);
+  result.err = ReadFileText(err_);
   return result;
 }
 
@@ -317,7 +296,7 @@ std::string NormalizeResults(const std::string& results_jsonl) {
 RunOutcomeView ViewOf(const CrashHarness& harness) {
   RunOutcomeView view;
   view.manifest = NormalizeManifest(
-      ReadFile(harness.store() / "runs" / harness.run_id() / "manifest.json"));
+      ReadFileText(harness.store() / "runs" / harness.run_id() / "manifest.json"));
   for (const char* stage : {"stage_1", "stage_2"}) {
     const ChildResult results =
         harness.Batchlog({"results", harness.run_id(), "--workflow", "math", "--stage", stage});
@@ -348,7 +327,8 @@ void CheckRun(const CrashHarness& harness) {
   // The manifest file is the one the log regenerates, and verify passes.
   const ChildResult manifest = harness.Batchlog({"manifest", harness.run_id()});
   REQUIRE(manifest.exit_code == 0);
-  CHECK(manifest.out == ReadFile(harness.store() / "runs" / harness.run_id() / "manifest.json"));
+  CHECK(manifest.out ==
+        ReadFileText(harness.store() / "runs" / harness.run_id() / "manifest.json"));
   const ChildResult verify = harness.Batchlog({"verify", harness.run_id()});
   INFO(verify.out << verify.err);
   CHECK(verify.exit_code == 0);

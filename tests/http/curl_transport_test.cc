@@ -25,9 +25,12 @@
 #include "src/http/curl_transport.h"
 #include "tests/http/raw_http_server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/files.h"
 
 namespace batchlog::http {
 namespace {
+
+using batchlog::testing::ReadFileText;
 
 using testing::RawHttpServer;
 using testing::RawResponse;
@@ -94,13 +97,6 @@ HttpRequest Post(std::string url, std::string body, bool safe = false) {
   request.body = std::move(body);
   request.safe_to_retry = safe;
   return request;
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Routes every log line to a string at debug level for the scope's life.
@@ -300,7 +296,7 @@ TEST_CASE("a download lands complete, a non-2xx answer creates no file", "[http]
   CHECK(response->status == 200);
   CHECK(response->downloaded_bytes == lines.size());
   CHECK(response->body.empty());
-  CHECK(ReadFile(dir / "out.jsonl") == lines);
+  CHECK(ReadFileText(dir / "out.jsonl") == lines);
   CHECK_FALSE(std::filesystem::exists(dir / "out.jsonl.part"));
 
   HttpRequest missing = Get(local.Url("/gone"));

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "src/sim/fault_plan.h"
+#include "tests/support/workflow_yaml.h"
 
 namespace batchlog::orchestrator::testing {
 
@@ -88,38 +89,12 @@ nlohmann::json EngineHarness::ManifestFile(const RunOutcome& outcome) const {
 
 std::string WorkflowYaml(const std::string& dataset, bool two_stages,
                          const std::string& stage_1_provider, const std::string& extra_stage_1) {
-  std::string yaml = R"(run_name: engine-test
-providers:
-  oa: {kind: openai, api_key_env: TEST_OPENAI_KEY}
-  an: {kind: anthropic, api_key_env: TEST_ANTHROPIC_KEY}
-defaults:
-  retry: {max_retries: 2, initial_delay_s: 1, multiplier: 2, max_delay_s: 10, jitter: 0.2}
-  poll: {initial_s: 0.5, max_s: 2}
-workflows:
-  - name: math
-    dataset: )" + dataset +
-                     R"(
-    custom_id: "{id}"
-    stages:
-      - name: stage_1
-        provider: )" +
-                     stage_1_provider + R"(
-)" + extra_stage_1 + R"(        body:
-          model: gpt-4o-mini
-          max_tokens: 64
-          messages: [{role: user, content: "Paraphrase: {{sample.problem}}"}]
-)";
-  if (two_stages) {
-    yaml += R"(      - name: stage_2
-        from: stage_1
-        provider: an
-        body:
-          model: claude-sonnet-4-5
-          max_tokens: 16
-          messages: [{role: user, content: "Score 0-10: {{stage_1.text}}"}]
-)";
-  }
-  return yaml;
+  batchlog::testing::WorkflowYamlSpec spec;
+  spec.dataset = dataset;
+  spec.two_stages = two_stages;
+  spec.stage_1_provider = stage_1_provider;
+  spec.extra_stage_1 = extra_stage_1;
+  return batchlog::testing::WorkflowYaml(spec);
 }
 
 }  // namespace batchlog::orchestrator::testing

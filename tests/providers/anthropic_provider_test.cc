@@ -15,12 +15,9 @@ namespace {
 
 using testing::MakeSpec;
 using testing::ProviderHarness;
-using testing::ReadFile;
+using testing::CountLines;
+using testing::ReadFileText;
 using testing::SubmitOrDie;
-
-std::size_t CountLines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
 
 TEST_CASE("an Anthropic batch goes from inline create to downloaded results",
           "[providers][anthropic]") {
@@ -60,7 +57,7 @@ TEST_CASE("an Anthropic batch goes from inline create to downloaded results",
   REQUIRE(downloaded.ok());
   REQUIRE(downloaded->files.size() == 1);
   CHECK(downloaded->files[0] == harness.dir() / "results" / (batch.id + ".jsonl"));
-  const std::string results = ReadFile(downloaded->files[0]);
+  const std::string results = ReadFileText(downloaded->files[0]);
   CHECK(downloaded->bytes == results.size());
   CHECK(CountLines(results) == 3);
   for (const auto& request : spec.requests) {

@@ -79,7 +79,7 @@ TEST_CASE("a full round trip on both providers writes the API key nowhere",
     for (const std::string& message : messages) out << message << "\n";
   }
 
-  const std::string log_text = testing::ReadFile(log_path);
+  const std::string log_text = testing::ReadFileText(log_path);
   // The log really holds the exchanges, with the credential headers redacted.
   CHECK(log_text.find("Authorization: [redacted]") != std::string::npos);
   CHECK(log_text.find("x-api-key: [redacted]") != std::string::npos);
@@ -90,7 +90,7 @@ TEST_CASE("a full round trip on both providers writes the API key nowhere",
   for (const auto& entry : std::filesystem::recursive_directory_iterator(harness.dir())) {
     if (!entry.is_regular_file()) continue;
     ++files;
-    const std::string content = testing::ReadFile(entry.path());
+    const std::string content = testing::ReadFileText(entry.path());
     bytes += content.size();
     INFO(entry.path().string());
     CHECK(content.find(kLeakKey) == std::string::npos);

@@ -15,12 +15,9 @@ namespace {
 
 using testing::MakeSpec;
 using testing::ProviderHarness;
-using testing::ReadFile;
+using testing::CountLines;
+using testing::ReadFileText;
 using testing::SubmitOrDie;
-
-std::size_t CountLines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
 
 TEST_CASE("an OpenAI batch goes from upload to downloaded results", "[providers][openai]") {
   ProviderHarness harness;
@@ -35,7 +32,7 @@ TEST_CASE("an OpenAI batch goes from upload to downloaded results", "[providers]
   REQUIRE(upload.ok());
   REQUIRE_FALSE(upload->rejected.has_value());
   CHECK(upload->file_id.rfind("file-", 0) == 0);
-  const std::string input = ReadFile(spool);
+  const std::string input = ReadFileText(spool);
   CHECK(upload->bytes == input.size());
   CHECK(CountLines(input) == 5);
   CHECK(input.rfind(R"({"custom_id":"req-0","method":"POST","url":"/v1/chat/completions","body":)" +
@@ -70,7 +67,7 @@ TEST_CASE("an OpenAI batch goes from upload to downloaded results", "[providers]
   REQUIRE(downloaded.ok());
   REQUIRE(downloaded->files.size() == 1);
   CHECK(downloaded->files[0] == harness.dir() / "results" / (ended.output_file_id + ".jsonl"));
-  const std::string output = ReadFile(downloaded->files[0]);
+  const std::string output = ReadFileText(downloaded->files[0]);
   CHECK(downloaded->bytes == output.size());
   CHECK(CountLines(output) == 5);
   CHECK(output.back() == '\n');
@@ -104,8 +101,8 @@ TEST_CASE("a batch with failed requests downloads the output file, then the erro
   REQUIRE(downloaded->files.size() == 2);
   CHECK(downloaded->files[0].filename() == ended.output_file_id + ".jsonl");
   CHECK(downloaded->files[1].filename() == ended.error_file_id + ".jsonl");
-  CHECK(CountLines(ReadFile(downloaded->files[1])) == 1);
-  CHECK(ReadFile(downloaded->files[1]).find("\"req-1\"") != std::string::npos);
+  CHECK(CountLines(ReadFileText(downloaded->files[1])) == 1);
+  CHECK(ReadFileText(downloaded->files[1]).find("\"req-1\"") != std::string::npos);
 }
 
 TEST_CASE("a cancelled OpenAI batch passes through cancelling to cancelled",
@@ -219,7 +216,7 @@ TEST_CASE("an OpenAI-compatible service at a base URL with a path prefix works e
   CHECK(ended.state == BatchState::kCompleted);
   const auto downloaded = provider->DownloadResults(ended, harness.dir() / "results");
   REQUIRE(downloaded.ok());
-  CHECK(CountLines(ReadFile(downloaded->files.at(0))) == 3);
+  CHECK(CountLines(ReadFileText(downloaded->files.at(0))) == 3);
   const auto page = provider->ListBatches("", 10);
   REQUIRE(page.ok());
   CHECK(page->batches.size() == 1);

@@ -169,7 +169,7 @@ TEST_CASE("the OpenAI input file embeds each body byte for byte, one request per
   };
   const auto bytes = WriteOpenAiInputFile(spec, dir / "sub" / "in.jsonl");
   REQUIRE(bytes.ok());
-  const std::string text = testing::ReadFile(dir / "sub" / "in.jsonl");
+  const std::string text = testing::ReadFileText(dir / "sub" / "in.jsonl");
   CHECK(*bytes == text.size());
   CHECK(text ==
         "{\"custom_id\":\"a-1\",\"method\":\"POST\",\"url\":\"/v1/responses\",\"body\":" +

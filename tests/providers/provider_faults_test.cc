@@ -303,7 +303,7 @@ TEST_CASE(
   if (!always) {
     REQUIRE(downloaded.ok());
     REQUIRE(downloaded->files.size() == 1);
-    const std::string text = testing::ReadFile(downloaded->files[0]);
+    const std::string text = testing::ReadFileText(downloaded->files[0]);
     CHECK(std::count(text.begin(), text.end(), '\n') == 40);
     return;
   }

@@ -1,5 +1,6 @@
 #include "tests/providers/provider_harness.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -143,11 +144,8 @@ BatchInfo SubmitOrDie(BatchProvider& provider, const SubmitSpec& spec,
   return *created->batch;
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::size_t CountLines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 }  // namespace batchlog::providers::testing

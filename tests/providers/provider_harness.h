@@ -21,6 +21,7 @@
 #include "src/sim/emulator.h"
 #include "src/sim/emulator_options.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/files.h"
 
 namespace batchlog::providers::testing {
 
@@ -75,7 +76,9 @@ SubmitSpec MakeSpec(ProviderKind kind, int count, const std::string& batch_key,
 BatchInfo SubmitOrDie(BatchProvider& provider, const SubmitSpec& spec,
                       const std::filesystem::path& spool_file);
 
-// The bytes of a file.
-std::string ReadFile(const std::filesystem::path& path);
+using batchlog::testing::ReadFileText;
+
+// Lines ('\n'-terminated) in `text`.
+std::size_t CountLines(const std::string& text);
 
 }  // namespace batchlog::providers::testing

@@ -13,12 +13,9 @@ namespace {
 using sim::OutcomeKind;
 using testing::MakeSpec;
 using testing::ProviderHarness;
-using testing::ReadFile;
+using testing::CountLines;
+using testing::ReadFileText;
 using testing::SubmitOrDie;
-
-std::size_t CountLines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
 
 // req-0 succeeds; req-1..req-7 get each failing kind in OutcomeKind order.
 sim::EmulatorOptions EveryRequestKind() {
@@ -47,8 +44,8 @@ TEST_CASE("every request-level outcome reaches OpenAI's counts and files",
   const auto downloaded = provider->DownloadResults(ended, harness.dir() / "results");
   REQUIRE(downloaded.ok());
   REQUIRE(downloaded->files.size() == 2);
-  CHECK(CountLines(ReadFile(downloaded->files[0])) == 2);
-  const std::string errors = ReadFile(downloaded->files[1]);
+  CHECK(CountLines(ReadFileText(downloaded->files[0])) == 2);
+  const std::string errors = ReadFileText(downloaded->files[1]);
   CHECK(CountLines(errors) == 6);
   CHECK(errors.find("batch_expired") != std::string::npos);
   CHECK(errors.find("context_length_exceeded") != std::string::npos);
@@ -65,7 +62,7 @@ TEST_CASE("every request-level outcome reaches Anthropic's counts and results",
   CHECK(ended.counts == RequestCounts{8, 0, 2, 5, 0, 1});
   const auto downloaded = provider->DownloadResults(ended, harness.dir() / "results");
   REQUIRE(downloaded.ok());
-  const std::string results = ReadFile(downloaded->files.at(0));
+  const std::string results = ReadFileText(downloaded->files.at(0));
   CHECK(CountLines(results) == 8);
   CHECK(results.find("overloaded_error") != std::string::npos);
   CHECK(results.find("\"refusal\"") != std::string::npos);

@@ -20,7 +20,7 @@ using Catch::Matchers::Contains;
 using Json = nlohmann::json;
 using testing::EventSequenceBuilder;
 
-ManifestState Folded(const std::vector<v1::Event>& events) {
+ManifestState FoldedManifest(const std::vector<v1::Event>& events) {
   ManifestState state;
   for (const v1::Event& event : events) {
     const base::Status status = Apply(state, event);
@@ -31,7 +31,7 @@ ManifestState Folded(const std::vector<v1::Event>& events) {
 }
 
 Json Manifest(const std::vector<v1::Event>& events) {
-  return Json::parse(RenderManifestJson(Folded(events)));
+  return Json::parse(RenderManifestJson(FoldedManifest(events)));
 }
 
 std::string SampleId(int i) {
@@ -173,7 +173,7 @@ TEST_CASE("the manifest JSON has the design's keys, in order, pretty-printed",
   }
 }
 )";
-  CHECK(RenderManifestJson(Folded(log.events())) == expected);
+  CHECK(RenderManifestJson(FoldedManifest(log.events())) == expected);
 }
 
 TEST_CASE("an empty manifest names no workflows", "[replay][manifest]") {
@@ -275,7 +275,7 @@ TEST_CASE("workflows and stages appear in order of first appearance", "[replay][
   log.RequestPlanned("alpha", "stage_1", "y");
   log.RequestPlanned("zeta", "stage_1", "z");
   log.StageCompleted("alpha", "stage_0");
-  const std::string json = RenderManifestJson(Folded(log.events()));
+  const std::string json = RenderManifestJson(FoldedManifest(log.events()));
   const std::size_t zeta = json.find("\"zeta\"");
   const std::size_t alpha = json.find("\"alpha\"");
   CHECK(zeta < alpha);
@@ -305,7 +305,7 @@ TEST_CASE("generated_at_seq is the last applied seq, ignored events included",
   EventSequenceBuilder log;
   log.RunStarted();
   log.Append().set_reader_may_ignore(true);
-  CHECK(Folded(log.events()).generated_at_seq == 2);
+  CHECK(FoldedManifest(log.events()).generated_at_seq == 2);
 }
 
 TEST_CASE("invalid UTF-8 in an id is replaced, not thrown on", "[replay][manifest]") {
@@ -314,7 +314,7 @@ TEST_CASE("invalid UTF-8 in an id is replaced, not thrown on", "[replay][manifes
   log.RequestPlanned("wf", "stage_1", std::string("bad\xff", 4));
   log.RequestsAbandoned("wf", "stage_1", {std::string("bad\xff", 4)},
                         v1::ABANDON_REASON_UPSTREAM_FAILED);
-  const std::string json = RenderManifestJson(Folded(log.events()));
+  const std::string json = RenderManifestJson(FoldedManifest(log.events()));
   CHECK_THAT(json, Contains("upstream_failed"));
   CHECK_NOTHROW(Json::parse(json));
 }

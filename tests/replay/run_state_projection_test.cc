@@ -43,7 +43,7 @@ EventSequenceBuilder EndedBatchRun() {
   return log;
 }
 
-RunState Folded(const std::vector<v1::Event>& events) {
+RunState FoldedRunState(const std::vector<v1::Event>& events) {
   RunState state;
   REQUIRE(FoldAll(state, events).ok());
   return state;
@@ -53,7 +53,7 @@ RunState Folded(const std::vector<v1::Event>& events) {
 // event's seq and that the state did not change.
 void RequireImpossible(const std::vector<v1::Event>& before, const v1::Event& event,
                        const std::string& words) {
-  RunState state = Folded(before);
+  RunState state = FoldedRunState(before);
   const RunState unchanged = state;
   const base::Status status = Apply(state, event);
   CAPTURE(status.ToString());
@@ -74,7 +74,7 @@ RequestStatus StatusOf(const RunState& state, std::string_view custom_id) {
 TEST_CASE("RunStarted starts the run and records its metadata", "[replay][run_state]") {
   EventSequenceBuilder log("run-7");
   log.RunStarted();
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.run_status == RunStatus::kRunning);
   CHECK(state.lifecycle.run_id == "run-7");
   CHECK(state.run_name == "generated");
@@ -107,7 +107,7 @@ TEST_CASE("an event of another run is DataLoss", "[replay][run_state]") {
 
 TEST_CASE("RequestPlanned interns the custom_id in its stage with its ordinal",
           "[replay][run_state]") {
-  const RunState state = Folded(PlannedRun().events());
+  const RunState state = FoldedRunState(PlannedRun().events());
   const std::uint32_t stage = state.FindStage("wf", "stage_1");
   REQUIRE(stage != kNoIndex);
   const std::uint32_t b = state.FindRequest(stage, "b");
@@ -123,7 +123,7 @@ TEST_CASE("the same custom_id in two stages is two requests", "[replay][run_stat
   EventSequenceBuilder log = PlannedRun();
   log.RequestPlanned("wf", "stage_2", "a");
   log.RequestPlanned("other-wf", "stage_1", "a");
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.requests.size() == 5);
   CHECK(state.FindRequest(state.FindStage("wf", "stage_2"), "a") == 3);
   CHECK(state.FindRequest(state.FindStage("other-wf", "stage_1"), "a") == 4);
@@ -169,7 +169,7 @@ TEST_CASE("BatchPlanned puts its requests in flight at their attempt", "[replay]
   EventSequenceBuilder log = PlannedRun();
   v1::Event& planned = log.BatchPlanned("b1", "wf", "stage_1", {"a", "c"}, 1);
   planned.mutable_batch_planned()->set_provider("anthropic");
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   const std::uint32_t batch = state.FindBatch("b1");
   REQUIRE(batch == 0);
   const BatchRecord& record = state.lifecycle.batches.records[batch];
@@ -250,7 +250,7 @@ TEST_CASE("FileUploaded records the file of a planned batch", "[replay][run_stat
   uploaded->set_batch_key("b1");
   uploaded->set_planned_seq(log.last_seq() - 1);
   uploaded->set_file_id("file-1");
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.batches.records[0].file_id == "file-1");
   CHECK(state.counters.files_uploaded == 1);
 }
@@ -259,10 +259,10 @@ TEST_CASE("BatchSubmitted records the provider batch id and closes the submit in
           "[replay][run_state]") {
   EventSequenceBuilder log = PlannedRun();
   log.BatchPlanned("b1", "wf", "stage_1", kIds, 1);
-  CHECK(Folded(log.events()).OpenIntents() ==
+  CHECK(FoldedRunState(log.events()).OpenIntents() ==
         std::vector<OpenIntent>{{OpenIntent::Kind::kAwaitingSubmit, 0}});
   log.BatchSubmitted("b1", "batch_abc").mutable_batch_submitted()->set_adopted(true);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   const BatchRecord& record = state.lifecycle.batches.records[0];
   CHECK(record.phase == BatchPhase::kSubmitted);
   CHECK(record.provider_batch_id == "batch_abc");
@@ -321,14 +321,14 @@ TEST_CASE("SubmitRejected closes the batch and returns its requests to planned",
   v1::SubmitRejected* rejected = log.Append().mutable_submit_rejected();
   rejected->set_batch_key("b1");
   rejected->set_http_status(400);
-  RunState state = Folded(log.events());
+  RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.batches.records[0].phase == BatchPhase::kRejected);
   CHECK(StatusOf(state, "a") == RequestStatus::kPlanned);
   CHECK(state.OpenIntents().empty());
   CHECK(state.counters.submits_rejected == 1);
   // The provider never saw them: they may go again at the same attempt, in a new batch.
   log.BatchPlanned("b2", "wf", "stage_1", kIds, 1);
-  state = Folded(log.events());
+  state = FoldedRunState(log.events());
   CHECK(StatusOf(state, "a") == RequestStatus::kInFlight);
   CHECK(state.lifecycle.requests.last_batch[0] == 1);
 }
@@ -340,7 +340,7 @@ TEST_CASE("BatchPolled records the last known status", "[replay][run_state]") {
   v1::BatchPolled* polled = log.Append().mutable_batch_polled();
   polled->set_batch_key("b1");
   polled->set_status(v1::BATCH_STATUS_FINALIZING);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.batches.records[0].status == v1::BATCH_STATUS_FINALIZING);
   CHECK(state.counters.polls == 1);
 }
@@ -351,7 +351,7 @@ TEST_CASE("BatchEnded needs a terminal status", "[replay][run_state]") {
   log.BatchSubmitted("b1", "batch_1");
   SECTION("a terminal status ends the batch and opens the ingest intent") {
     log.BatchEnded("b1", v1::BATCH_STATUS_EXPIRED);
-    const RunState state = Folded(log.events());
+    const RunState state = FoldedRunState(log.events());
     CHECK(state.lifecycle.batches.records[0].phase == BatchPhase::kEnded);
     CHECK(state.lifecycle.batches.records[0].status == v1::BATCH_STATUS_EXPIRED);
     CHECK(state.counters.batches_ended_unsuccessfully == 1);
@@ -369,7 +369,7 @@ TEST_CASE("BatchEnded needs a terminal status", "[replay][run_state]") {
 TEST_CASE("RequestSucceeded settles the request", "[replay][run_state]") {
   EventSequenceBuilder log = EndedBatchRun();
   log.RequestSucceeded("b1", "b", 1, 10, 5);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(StatusOf(state, "b") == RequestStatus::kSucceeded);
   CHECK(state.lifecycle.batches.records[0].results == 1);
   CHECK(state.counters.results_succeeded == 1);
@@ -413,7 +413,7 @@ TEST_CASE("a re-ingested result is ignored and a contradicting one is DataLoss",
   EventSequenceBuilder log = EndedBatchRun();
   log.RequestSucceeded("b1", "a", 1, 10, 5);
   log.RequestSucceeded("b1", "a", 1, 10, 5);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.counters.results_succeeded == 1);
   CHECK(state.counters.results_duplicate == 1);
   CHECK(state.lifecycle.batches.records[0].results == 1);
@@ -429,7 +429,7 @@ TEST_CASE("a permanent failure is final and a retryable one waits for a decision
   EventSequenceBuilder log = EndedBatchRun();
   log.RequestFailed("b1", "a", 1, "content_policy_violation", v1::ERROR_CLASS_PERMANENT);
   log.RequestFailed("b1", "b", 1, "rate_limit_exceeded", v1::ERROR_CLASS_RETRYABLE);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(StatusOf(state, "a") == RequestStatus::kFailedFinal);
   CHECK(StatusOf(state, "b") == RequestStatus::kFailedRetryableWaiting);
   const RequestTable& requests = state.lifecycle.requests;
@@ -447,14 +447,14 @@ TEST_CASE("ResultsIngested returns unprocessed requests to planned at the same a
   log.BatchEnded("b1", v1::BATCH_STATUS_FAILED);
   log.RequestSucceeded("b1", "c", 1);
   log.ResultsIngested("b1");
-  RunState state = Folded(log.events());
+  RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.batches.records[0].phase == BatchPhase::kIngested);
   CHECK(StatusOf(state, "a") == RequestStatus::kPlanned);
   CHECK(StatusOf(state, "c") == RequestStatus::kSucceeded);
   CHECK(state.lifecycle.requests.attempt[0] == 1);
   CHECK(state.OpenIntents().empty());
   log.BatchPlanned("b2", "wf", "stage_1", {"a", "b"}, 1);
-  state = Folded(log.events());
+  state = FoldedRunState(log.events());
   CHECK(StatusOf(state, "b") == RequestStatus::kInFlight);
 }
 
@@ -476,7 +476,7 @@ TEST_CASE("RetryScheduled groups requests until their retry is planned", "[repla
   log.ResultsIngested("b1");
   log.RetryScheduled("wf", "stage_1", {"a"}, 2, 5'000);
   log.RetryScheduled("wf", "stage_1", {"b"}, 2, 9'000);
-  RunState state = Folded(log.events());
+  RunState state = FoldedRunState(log.events());
   CHECK(StatusOf(state, "a") == RequestStatus::kRetryScheduled);
   CHECK(state.NextRetryDueUnixUs() == 5'000);
   CHECK(state.RetriesDue(4'999).empty());
@@ -486,7 +486,7 @@ TEST_CASE("RetryScheduled groups requests until their retry is planned", "[repla
   CHECK_FALSE(state.StageSettled(0));
 
   log.BatchPlanned("b2", "wf", "stage_1", {"a"}, 2);
-  state = Folded(log.events());
+  state = FoldedRunState(log.events());
   CHECK(state.retry_groups[0].pending == 0);
   CHECK(state.request_retry_group[0] == kNoIndex);
   CHECK(state.NextRetryDueUnixUs() == 9'000);
@@ -499,7 +499,7 @@ TEST_CASE("rescheduling moves a request to its new retry group", "[replay][run_s
   log.RequestFailed("b1", "a", 1, "server_error", v1::ERROR_CLASS_RETRYABLE);
   log.RetryScheduled("wf", "stage_1", {"a"}, 2, 5'000);
   log.RetryScheduled("wf", "stage_1", {"a"}, 3, 7'000);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.retry_groups[0].pending == 0);
   CHECK(state.retry_groups[1].pending == 1);
   CHECK(state.NextRetryDueUnixUs() == 7'000);
@@ -523,7 +523,7 @@ TEST_CASE("RequestsAbandoned makes requests final with their reason", "[replay][
   log.RequestFailed("b1", "a", 1, "server_error", v1::ERROR_CLASS_RETRYABLE);
   log.RetryScheduled("wf", "stage_1", {"a"}, 2, 0);
   log.RequestsAbandoned("wf", "stage_1", {"a"}, v1::ABANDON_REASON_CANCELLED);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(StatusOf(state, "a") == RequestStatus::kFailedFinal);
   CHECK(state.lifecycle.requests.abandon_reason(0) == v1::ABANDON_REASON_CANCELLED);
   CHECK(state.retry_groups[0].pending == 0);
@@ -545,7 +545,7 @@ TEST_CASE("QuotaWarning is counted and says whether batches are held", "[replay]
   EventSequenceBuilder log;
   log.RunStarted();
   log.Append().mutable_quota_warning()->set_holding(true);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.counters.quota_warnings == 1);
   CHECK(state.quota_holding);
 }
@@ -555,7 +555,7 @@ TEST_CASE("StageCompleted marks the stage, creating it when it had no requests",
   EventSequenceBuilder log = PlannedRun();
   log.StageCompleted("wf", "stage_1");
   log.StageCompleted("wf", "stage_2");
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.lifecycle.stage_records[state.FindStage("wf", "stage_1")].completed);
   const std::uint32_t empty = state.FindStage("wf", "stage_2");
   REQUIRE(empty != kNoIndex);
@@ -569,20 +569,20 @@ TEST_CASE("run end events set the run status", "[replay][run_state]") {
   log.RunStarted();
   SECTION("completed") {
     log.RunCompleted();
-    CHECK(Folded(log.events()).lifecycle.run_status == RunStatus::kCompleted);
+    CHECK(FoldedRunState(log.events()).lifecycle.run_status == RunStatus::kCompleted);
   }
   SECTION("failed") {
     v1::RunFailed* failed = log.Append().mutable_run_failed();
     failed->set_reason("quota");
     failed->set_code("insufficient_quota");
-    const RunState state = Folded(log.events());
+    const RunState state = FoldedRunState(log.events());
     CHECK(state.lifecycle.run_status == RunStatus::kFailed);
     CHECK(state.end_reason == "quota");
     CHECK(state.end_code == "insufficient_quota");
   }
   SECTION("cancelled") {
     log.Append().mutable_run_cancelled()->set_resumable(true);
-    const RunState state = Folded(log.events());
+    const RunState state = FoldedRunState(log.events());
     CHECK(state.lifecycle.run_status == RunStatus::kCancelled);
     CHECK(state.resumable);
   }
@@ -598,7 +598,7 @@ TEST_CASE("an event without a known payload is DataLoss unless it may be ignored
   events.pop_back();
   RequireImpossible(events, last, "payload");
   last.set_reader_may_ignore(true);
-  RunState state = Folded(events);
+  RunState state = FoldedRunState(events);
   CHECK(Apply(state, last).ok());
   CHECK(state.counters.events == 2);
 }
@@ -608,7 +608,7 @@ TEST_CASE("RequestsOfStage lists a stage's requests by status in planning order"
   EventSequenceBuilder log = EndedBatchRun();
   log.RequestSucceeded("b1", "c", 1);
   log.RequestSucceeded("b1", "a", 1);
-  const RunState state = Folded(log.events());
+  const RunState state = FoldedRunState(log.events());
   CHECK(state.RequestsOfStage(0, RequestStatus::kSucceeded) == std::vector<std::uint32_t>{0, 2});
   CHECK(state.RequestsOfStage(0, RequestStatus::kInFlight) == std::vector<std::uint32_t>{1});
 }

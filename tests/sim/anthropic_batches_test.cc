@@ -19,13 +19,6 @@ const std::set<std::string> kBatchKeys = {
     "id",          "type",     "processing_status",   "request_counts", "created_at",
     "expires_at",  "ended_at", "cancel_initiated_at", "archived_at",    "results_url"};
 
-// JSON objects are unordered: keys compare as sets.
-std::set<std::string> KeysOf(const nlohmann::json& object) {
-  std::set<std::string> keys;
-  for (const auto& [key, value] : object.items()) keys.insert(key);
-  return keys;
-}
-
 bool IsRfc3339Micros(const nlohmann::json& value) {
   static const std::regex kPattern(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)");
   return value.is_string() && std::regex_match(value.get<std::string>(), kPattern);

@@ -17,14 +17,6 @@
 namespace batchlog::sim::testing {
 namespace {
 
-const nlohmann::json* FindLine(const std::vector<nlohmann::json>& lines,
-                               const std::string& custom_id) {
-  for (const auto& line : lines) {
-    if (line.value("custom_id", "") == custom_id) return &line;
-  }
-  return nullptr;
-}
-
 std::uint64_t TestSeed() {
   const char* text = std::getenv("BATCHLOG_SEED");
   const std::uint64_t seed = text != nullptr ? std::strtoull(text, nullptr, 10) : 20260301;

@@ -14,25 +14,10 @@
 namespace batchlog::sim::testing {
 namespace {
 
-// JSON objects are unordered: keys compare as sets.
-std::set<std::string> KeysOf(const nlohmann::json& object) {
-  std::set<std::string> keys;
-  for (const auto& [key, value] : object.items()) keys.insert(key);
-  return keys;
-}
-
 std::vector<std::string> CustomIdsOf(const std::vector<nlohmann::json>& lines) {
   std::vector<std::string> ids;
   for (const auto& line : lines) ids.push_back(line.at("custom_id").get<std::string>());
   return ids;
-}
-
-const nlohmann::json* FindLine(const std::vector<nlohmann::json>& lines,
-                               const std::string& custom_id) {
-  for (const auto& line : lines) {
-    if (line.value("custom_id", "") == custom_id) return &line;
-  }
-  return nullptr;
 }
 
 // Creates a batch from `body`, lets it end, and returns its results.

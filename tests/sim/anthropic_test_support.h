@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,22 @@ namespace batchlog::sim::testing {
 
 // 2026-03-01T09:00:00Z: the instant every Anthropic test starts at (fake clock).
 inline constexpr std::int64_t kAnthropicTestStartUs = 1'772'355'600'000'000;
+
+// JSON objects are unordered: keys compare as sets.
+inline std::set<std::string> KeysOf(const nlohmann::json& object) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.insert(key);
+  return keys;
+}
+
+// The results line of `custom_id`, or nullptr.
+inline const nlohmann::json* FindLine(const std::vector<nlohmann::json>& lines,
+                                      const std::string& custom_id) {
+  for (const auto& line : lines) {
+    if (line.value("custom_id", "") == custom_id) return &line;
+  }
+  return nullptr;
+}
 
 // One Message Batches request: {"custom_id", "params": {model, max_tokens, messages}}.
 inline nlohmann::json AnthropicRequest(const std::string& custom_id, const std::string& prompt,

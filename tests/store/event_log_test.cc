@@ -23,6 +23,7 @@ namespace {
 namespace kf = key_format;
 using base::StatusCode;
 using google::protobuf::util::MessageDifferencer;
+using testing::CountTableFiles;
 using testing::MakeEvent;
 using testing::MakeMetadata;
 using testing::MakeStep;
@@ -126,15 +127,6 @@ TEST_CASE("appends assign dense seqs from 1 across steps and reopen continues th
     CHECK(read.events[i].seq() == i + 1);
     CHECK(read.events[i].request_succeeded().custom_id() == "c" + std::to_string(i + 1));
   }
-}
-
-// Table files in a run's database directory.
-int CountTableFiles(const std::filesystem::path& log_dir) {
-  int tables = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(log_dir)) {
-    tables += entry.path().extension() == ".sst" ? 1 : 0;
-  }
-  return tables;
 }
 
 TEST_CASE("a snapshot step starts flushing what it covers out of the WAL", "[store]") {

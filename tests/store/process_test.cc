@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -20,14 +21,19 @@
 #include "src/store/store.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/files.h"
 
 extern char** environ;
 
 namespace batchlog::store {
 namespace {
 
+using batchlog::testing::ReadFileText;
+using batchlog::testing::WriteFileText;
+
 namespace fs = std::filesystem;
 using testing::MakeMetadata;
+using testing::CountTableFiles;
 using testing::MakeStep;
 using testing::ReadAll;
 
@@ -37,17 +43,6 @@ constexpr char kChildTestName[] = "store child process";
 constexpr char kEnvPrefix[] = "BATCHLOG_STORE_CHILD_";
 
 // ---- Parent side ---------------------------------------------------------------------
-
-void WriteText(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 struct Child {
   pid_t pid = -1;
@@ -91,14 +86,14 @@ int WaitForChild(const Child& child) {
     const pid_t done = ::waitpid(child.pid, &status, WNOHANG);
     if (done == child.pid) {
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      if (code != 0) UNSCOPED_INFO("child output:\n" << ReadText(child.output));
+      if (code != 0) UNSCOPED_INFO("child output:\n" << ReadFileText(child.output));
       return code;
     }
     std::this_thread::sleep_for(kPollInterval);
   }
   ::kill(child.pid, SIGKILL);
   ::waitpid(child.pid, nullptr, 0);
-  UNSCOPED_INFO("child timed out; output:\n" << ReadText(child.output));
+  UNSCOPED_INFO("child timed out; output:\n" << ReadFileText(child.output));
   return -1;
 }
 
@@ -128,14 +123,14 @@ std::string Param(const std::string& name) {
 // Tries to open the run for writing; records the outcome in RESULT.
 void ChildTryWriter(const Store& store) {
   auto log = store.OpenRun(Param("RUN"), OpenMode::kReadWrite);
-  WriteText(Param("RESULT"), log.status().ToString());
+  WriteFileText(Param("RESULT"), log.status().ToString());
 }
 
 // Creates RUN, says READY, waits for GO, then appends EVENTS events in steps of 100.
 void ChildAppendRun(const Store& store) {
   auto log = store.CreateRun(MakeMetadata(Param("RUN")));
   REQUIRE(log.ok());
-  WriteText(Param("READY"), "ready");
+  WriteFileText(Param("READY"), "ready");
   REQUIRE(WaitForFile(Param("GO")));
   const std::uint64_t events = std::stoull(Param("EVENTS"));
   for (std::uint64_t first = 1; first <= events; first += 100) {
@@ -156,12 +151,29 @@ void ChildFollowedWriter(const Store& store) {
     StepBatch step = MakeStep(i, 1);
     REQUIRE((*log)->Append(step).ok());
   }
-  WriteText(Param("READY"), "ready");
+  WriteFileText(Param("READY"), "ready");
   REQUIRE(WaitForFile(Param("GO")));
   for (std::uint64_t i = first + 1; i <= events; ++i) {
     StepBatch step = MakeStep(i, 1);
     REQUIRE((*log)->Append(step).ok());
   }
+}
+
+// Creates RUN, appends EVENTS events in synced steps of 10, each event with a blob of
+// BLOB_BYTES bytes, and dies without closing the log, as a kill would: what it wrote is in
+// the WAL and the memtables, and no table file holds it.
+void ChildKilledWriter(const Store& store) {
+  auto log = store.CreateRun(MakeMetadata(Param("RUN")));
+  REQUIRE(log.ok());
+  const std::uint64_t events = std::stoull(Param("EVENTS"));
+  const std::string blob(std::stoull(Param("BLOB_BYTES")), 'b');
+  for (std::uint64_t first = 1; first <= events; first += 10) {
+    StepBatch step = MakeStep(first, std::min<std::uint64_t>(10, events - first + 1));
+    for (auto& pending : step.events) pending.blob = blob;
+    REQUIRE((*log)->Append(step).ok());
+  }
+  std::fflush(nullptr);
+  ::_exit(0);
 }
 
 TEST_CASE("store child process", "[.child]") {
@@ -175,6 +187,8 @@ TEST_CASE("store child process", "[.child]") {
     ChildAppendRun(*store);
   } else if (role == "followed_writer") {
     ChildFollowedWriter(*store);
+  } else if (role == "killed_writer") {
+    ChildKilledWriter(*store);
   } else {
     FAIL("unknown child role " << role);
   }
@@ -196,7 +210,7 @@ TEST_CASE("a second writer of a run in another process is refused naming the run
                                   {"RESULT", (dir / "result").string()}},
                                  dir / "child.out");
   REQUIRE(WaitForChild(child) == 0);
-  CHECK(ReadText(dir / "result") ==
+  CHECK(ReadFileText(dir / "result") ==
         "FAILED_PRECONDITION: run 'r1' is already open for writing by another process (store " +
             root.string() + ")");
   // The writer is unaffected.
@@ -221,7 +235,7 @@ TEST_CASE("two runs of one store are written at once by two processes", "[store]
   }
   // Both runs are open for writing at once before either appends.
   const bool ready = WaitForFile(dir / "run-a.ready") && WaitForFile(dir / "run-b.ready");
-  WriteText(dir / "go", "go");
+  WriteFileText(dir / "go", "go");
   for (const Child& child : children) CHECK(WaitForChild(child) == 0);
   REQUIRE(ready);
 
@@ -278,7 +292,7 @@ TEST_CASE("a secondary follows a writer in another process and sees new events a
   CHECK(reader->status().ok());
   CHECK(seen == kFirst);
 
-  WriteText(dir / "go", "go");
+  WriteFileText(dir / "go", "go");
   REQUIRE(WaitForChild(child) == 0);
   // The writer has appended everything; without CatchUp the secondary does not see it.
   CHECK(log.last_seq() == kFirst);
@@ -291,6 +305,53 @@ TEST_CASE("a secondary follows a writer in another process and sees new events a
   }
   CHECK(reader->status().ok());
   CHECK(seen == kEvents);
+}
+
+// A reopen after a kill recovers the WAL either into the memtables (a short WAL: nothing is
+// written before the open returns) or into level-0 tables (a long one); both must give back
+// every acknowledged event and blob.
+TEST_CASE("a run killed without closing reopens with every event, from a short or a long WAL",
+          "[store][process]") {
+  const bool long_wal = GENERATE(false, true);
+  // 32 MiB is the store's limit for keeping a recovered WAL in the memtables.
+  const std::uint64_t events = long_wal ? 700 : 200;
+  const std::uint64_t blob_bytes = long_wal ? 64 * 1024 : 1024;
+  INFO((long_wal ? "WAL of ~44 MiB" : "WAL of ~0.2 MiB"));
+  batchlog::testing::TempDir dir("store-test");
+  const fs::path root = dir / "store";
+  const Store store = MustOpen(root);
+  const Child child = SpawnChild({{"ROLE", "killed_writer"},
+                                  {"STORE", root.string()},
+                                  {"RUN", "r1"},
+                                  {"EVENTS", std::to_string(events)},
+                                  {"BLOB_BYTES", std::to_string(blob_bytes)}},
+                                 dir / "child.out");
+  REQUIRE(WaitForChild(child) == 0);
+  const fs::path log_dir = store.RunDir("r1") / "log";
+  const int tables_before = CountTableFiles(log_dir);
+
+  auto log = store.OpenRun("r1", OpenMode::kReadWrite);
+  REQUIRE(log.ok());
+  const int tables_after = CountTableFiles(log_dir);
+  if (long_wal) {
+    CHECK(tables_after > tables_before);  // flushed during the open
+  } else {
+    CHECK(tables_after == tables_before);  // left in the memtables
+  }
+  CHECK((*log)->last_seq() == events);
+  const testing::ReadResult read = ReadAll(**log);
+  REQUIRE(read.status.ok());
+  REQUIRE(read.events.size() == events);
+  for (std::uint64_t i = 0; i < events; ++i) CHECK(read.events[i].seq() == i + 1);
+  for (const std::uint64_t seq : {std::uint64_t{1}, events / 2, events}) {
+    auto blob = (*log)->ReadBlob(seq);
+    REQUIRE(blob.ok());
+    CHECK(*blob == std::string(blob_bytes, 'b'));
+  }
+  // The reopened log goes on from there.
+  StepBatch step = MakeStep(events + 1, 1);
+  REQUIRE((*log)->Append(step).ok());
+  CHECK((*log)->last_seq() == events + 1);
 }
 
 }  // namespace

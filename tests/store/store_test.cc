@@ -9,9 +9,13 @@
 #include "src/store/store.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/files.h"
 
 namespace batchlog::store {
 namespace {
+
+using batchlog::testing::ReadFileText;
+using batchlog::testing::WriteFileText;
 
 namespace fs = std::filesystem;
 namespace kf = key_format;
@@ -19,17 +23,6 @@ using base::StatusCode;
 using testing::MakeMetadata;
 using testing::MakeStep;
 using testing::RawRunDatabase;
-
-void WriteText(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 void CheckOneLine(const base::Status& status) {
   INFO(status.ToString());
@@ -48,7 +41,7 @@ TEST_CASE("a new store is a directory with a STORE_FORMAT file and a runs folder
   batchlog::testing::TempDir dir("store-test");
   const fs::path root = dir / "store";
   MustOpen(root);
-  CHECK(ReadText(root / "STORE_FORMAT") == "batchlog-store 1\n");
+  CHECK(ReadFileText(root / "STORE_FORMAT") == "batchlog-store 1\n");
   CHECK(fs::is_directory(root / "runs"));
   // Reopening without create works; an existing empty directory can become a store.
   CHECK(Store::Open(root, false).ok());
@@ -65,13 +58,15 @@ TEST_CASE("a store whose creation was interrupted is completed by the next creat
   const fs::path root = dir / "store";
   fs::create_directories(root / "runs");
   SECTION("only the runs folder") {}
-  SECTION("and a temporary STORE_FORMAT") { WriteText(root / ".STORE_FORMAT.tmp-123", "batch"); }
+  SECTION("and a temporary STORE_FORMAT") {
+    WriteFileText(root / ".STORE_FORMAT.tmp-123", "batch");
+  }
   auto read = Store::Open(root, /*create_if_missing=*/false);
   REQUIRE_FALSE(read.ok());
   CHECK(read.status().code() == StatusCode::kNotFound);
   CHECK_THAT(read.status().message(), Catch::Contains("creation was interrupted"));
   REQUIRE(Store::Open(root, /*create_if_missing=*/true).ok());
-  CHECK(ReadText(root / "STORE_FORMAT") == "batchlog-store 1\n");
+  CHECK(ReadFileText(root / "STORE_FORMAT") == "batchlog-store 1\n");
   CHECK(Store::Open(root, false).ok());
 }
 
@@ -96,12 +91,12 @@ TEST_CASE("opening a path that is not a store is a one-line error naming the pat
   }
   SECTION("a directory without STORE_FORMAT") {
     fs::create_directory(path);
-    WriteText(path / "notes.txt", "hello");
+    WriteFileText(path / "notes.txt", "hello");
   }
-  SECTION("a regular file") { WriteText(path, "hello"); }
+  SECTION("a regular file") { WriteFileText(path, "hello"); }
   SECTION("a STORE_FORMAT of something else") {
     fs::create_directory(path);
-    WriteText(path / "STORE_FORMAT", "leveldb 3\nmore\n");
+    WriteFileText(path / "STORE_FORMAT", "leveldb 3\nmore\n");
   }
   auto store = Store::Open(path, /*create_if_missing=*/false);
   REQUIRE_FALSE(store.ok());
@@ -126,7 +121,7 @@ TEST_CASE("a store of a newer format version is refused naming the version", "[s
   batchlog::testing::TempDir dir("store-test");
   const fs::path root = dir / "store";
   MustOpen(root);
-  WriteText(root / "STORE_FORMAT", "batchlog-store 7\n");
+  WriteFileText(root / "STORE_FORMAT", "batchlog-store 7\n");
   auto store = Store::Open(root, true);
   REQUIRE_FALSE(store.ok());
   CheckOneLine(store.status());
@@ -253,7 +248,7 @@ TEST_CASE("a damaged meta.json is listed as unreadable without hiding other runs
   const Store store = MustOpen(dir / "store");
   REQUIRE(store.CreateRun(MakeMetadata("good", 5)).ok());
   REQUIRE(store.CreateRun(MakeMetadata("bad", 6)).ok());
-  WriteText(store.RunDir("bad") / "meta.json", "{\"run_id\": ");
+  WriteFileText(store.RunDir("bad") / "meta.json", "{\"run_id\": ");
   auto runs = store.ListRuns();
   REQUIRE(runs.ok());
   REQUIRE(runs->size() == 2);

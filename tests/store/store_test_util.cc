@@ -26,6 +26,14 @@ StepBatch MakeStep(std::uint64_t first_index, std::size_t count, Durability dura
   return step;
 }
 
+int CountTableFiles(const std::filesystem::path& log_dir) {
+  int tables = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(log_dir)) {
+    tables += entry.path().extension() == ".sst" ? 1 : 0;
+  }
+  return tables;
+}
+
 RunMetadata MakeMetadata(std::string_view run_id, std::int64_t created_at_unix_us) {
   RunMetadata metadata;
   metadata.run_id = std::string(run_id);

@@ -33,6 +33,9 @@ struct ReadResult {
 };
 ReadResult ReadAll(const EventLog& log, const ReadOptions& options = {});
 
+// Table (.sst) files in a run's database directory.
+int CountTableFiles(const std::filesystem::path& log_dir);
+
 // The serialized envelope of a minimal valid event (RunCompleted) at `seq` of `run_id`.
 std::string SerializedEvent(std::uint64_t seq, std::string_view run_id);
 

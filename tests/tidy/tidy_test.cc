@@ -9,9 +9,12 @@
 
 #include "tests/support/temp_dir.h"
 #include "tests/tidy/tidy_rules.h"
+#include "tests/support/files.h"
 
 namespace batchlog::tidy {
 namespace {
+
+using batchlog::testing::WriteFileText;
 
 std::vector<std::string> RulesFired(const std::string& path, const std::string& contents) {
   std::vector<std::string> rules;
@@ -25,11 +28,6 @@ bool Fires(const std::string& path, const std::string& contents, const std::stri
 }
 
 std::string IncludeLine(const std::string& target) { return "#include \"" + target + "\"\n"; }
-
-void WriteFile(const std::filesystem::path& path, const std::string& contents) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path) << contents;
-}
 
 }  // namespace
 
@@ -309,12 +307,12 @@ TEST_CASE("a fake tree is checked file by file and sorted by path then line", "[
 
 TEST_CASE("the tree walk reads checked files and skips build and hidden folders", "[tidy]") {
   testing::TempDir root("batchlog-tidy");
-  WriteFile(root / "src/store/store.cc", "throw 1;\n");
-  WriteFile(root / "src/store/CMakeLists.txt", "add_library(x)\n");
-  WriteFile(root / "src/store/README.md", "throw\n");
-  WriteFile(root / "tests/build-x/src/store/bad.cc", "throw 1;\n");
-  WriteFile(root / "tests/.cache/bad.cc", "throw 1;\n");
-  WriteFile(root / "docs/bad.cc", "throw 1;\n");
+  WriteFileText(root / "src/store/store.cc", "throw 1;\n");
+  WriteFileText(root / "src/store/CMakeLists.txt", "add_library(x)\n");
+  WriteFileText(root / "src/store/README.md", "throw\n");
+  WriteFileText(root / "tests/build-x/src/store/bad.cc", "throw 1;\n");
+  WriteFileText(root / "tests/.cache/bad.cc", "throw 1;\n");
+  WriteFileText(root / "docs/bad.cc", "throw 1;\n");
   std::vector<std::string> errors;
   const std::vector<SourceFile> files = CollectTree(root.path(), errors);
   CHECK(errors.empty());

@@ -22,9 +22,12 @@
 #include "tests/providers/parsing/owned_line.h"
 #include "tests/support/event_sequence_generator.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/files.h"
 
 namespace batchlog::providers {
 namespace {
+
+using batchlog::testing::WriteFileText;
 
 struct Parsed {
   base::Status status;
@@ -47,17 +50,11 @@ Parsed ParseText(ProviderKind kind, std::string_view text) {
   return parsed;
 }
 
-void WriteFile(const std::filesystem::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  REQUIRE(out.good());
-}
-
 Parsed ParseFileText(ProviderKind kind, std::string_view text,
                      const ResultsParserOptions& options) {
   testing::TempDir dir("results-parser-test");
   const std::filesystem::path path = dir / "results.jsonl";
-  WriteFile(path, text);
+  WriteFileText(path, text);
   Parsed parsed;
   base::Result<ParseSummary> result = ParseResultsFile(kind, path, Collect(parsed.lines), options);
   parsed.status = result.status();
@@ -540,7 +537,7 @@ TEST_CASE("a callback error stops parsing and is returned", "[providers][results
   CHECK(calls == 2);
 
   testing::TempDir dir("results-parser-test");
-  WriteFile(dir / "r.jsonl", text);
+  WriteFileText(dir / "r.jsonl", text);
   calls = 0;
   result = ParseResultsFile(ProviderKind::kAnthropic, dir / "r.jsonl", stop_at_second);
   CHECK(result.status() == base::AbortedError("enough"));
@@ -851,8 +848,8 @@ TEST_CASE("a line longer than line_bytes_max is InvalidArgument", "[providers][r
 
 TEST_CASE("one parser parses several files in turn", "[providers][results_parser]") {
   testing::TempDir dir("results-parser-test");
-  WriteFile(dir / "a.jsonl", Lines({kAnthropicExpired}));
-  WriteFile(dir / "b.jsonl", Lines({kAnthropicCanceled, kAnthropicSucceeded}));
+  WriteFileText(dir / "a.jsonl", Lines({kAnthropicExpired}));
+  WriteFileText(dir / "b.jsonl", Lines({kAnthropicCanceled, kAnthropicSucceeded}));
   ResultsParser parser(ProviderKind::kAnthropic, TinyOptions());
   std::vector<OwnedLine> lines;
   base::Result<ParseSummary> a = parser.ParseFile(dir / "a.jsonl", Collect(lines));
