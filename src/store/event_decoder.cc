@@ -99,101 +99,92 @@ TopLevelScan ScanTopLevel(std::string_view bytes) {
 
 }  // namespace
 
-void EventDecoder::ClearKeepingPayload() {
-  // Envelope fields, one by one: a new envelope field must be added here
-  // (event_decoder_test sets every envelope field through the descriptor and fails if one
-  // survives a decode).
+const google::protobuf::FieldDescriptor* EventDecoder::PayloadField(std::uint64_t number) {
+  // Indexed by field number; nullptr where the number is not a payload field.
+  static const std::vector<const google::protobuf::FieldDescriptor*> fields = [] {
+    std::vector<const google::protobuf::FieldDescriptor*> result;
+    const auto* descriptor = v1::Event::descriptor();
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const auto* field = descriptor->field(i);
+      if (field->containing_oneof() == nullptr) continue;
+      const auto index = static_cast<std::size_t>(field->number());
+      if (result.size() <= index) result.resize(index + 1, nullptr);
+      result[index] = field;
+    }
+    return result;
+  }();
+  return number < fields.size() ? fields[number] : nullptr;
+}
+
+void EventDecoder::SwitchPayload(std::uint64_t next) {
+  const auto current = static_cast<std::uint64_t>(event_.payload_case());
+  if (current == next) return;
+  const auto* reflection = event_.GetReflection();
+  if (current != 0) {
+    const std::size_t index = static_cast<std::size_t>(current);
+    if (spares_.size() <= index) spares_.resize(index + 1);
+    spares_[index].reset(reflection->ReleaseMessage(&event_, PayloadField(current)));
+  }
+  const auto* field = PayloadField(next);
+  if (field == nullptr) return;
+  const std::size_t index = static_cast<std::size_t>(next);
+  if (index < spares_.size() && spares_[index] != nullptr) {
+    reflection->SetAllocatedMessage(&event_, spares_[index].release(), field);
+  }
+}
+
+void EventDecoder::ClearEnvelope() {
+  // Field by field: a new envelope field must be added here (event_decoder_test sets every
+  // envelope field through the descriptor and fails if one survives a decode).
   event_.clear_seq();
   event_.clear_run_id();
   event_.clear_recorded_at_unix_us();
   event_.clear_reader_may_ignore();
   event_.clear_blob_bytes();
-  // No default: a new payload case fails to compile (-Wswitch) until it is listed.
-  switch (event_.payload_case()) {
-    case v1::Event::kRunStarted:
-      event_.mutable_run_started()->Clear();
-      break;
-    case v1::Event::kRequestPlanned:
-      event_.mutable_request_planned()->Clear();
-      break;
-    case v1::Event::kBatchPlanned:
-      event_.mutable_batch_planned()->Clear();
-      break;
-    case v1::Event::kFileUploaded:
-      event_.mutable_file_uploaded()->Clear();
-      break;
-    case v1::Event::kBatchSubmitted:
-      event_.mutable_batch_submitted()->Clear();
-      break;
-    case v1::Event::kSubmitRejected:
-      event_.mutable_submit_rejected()->Clear();
-      break;
-    case v1::Event::kBatchPolled:
-      event_.mutable_batch_polled()->Clear();
-      break;
-    case v1::Event::kBatchEnded:
-      event_.mutable_batch_ended()->Clear();
-      break;
-    case v1::Event::kRequestSucceeded:
-      event_.mutable_request_succeeded()->Clear();
-      break;
-    case v1::Event::kRequestFailed:
-      event_.mutable_request_failed()->Clear();
-      break;
-    case v1::Event::kResultsIngested:
-      event_.mutable_results_ingested()->Clear();
-      break;
-    case v1::Event::kRetryScheduled:
-      event_.mutable_retry_scheduled()->Clear();
-      break;
-    case v1::Event::kRequestsAbandoned:
-      event_.mutable_requests_abandoned()->Clear();
-      break;
-    case v1::Event::kQuotaWarning:
-      event_.mutable_quota_warning()->Clear();
-      break;
-    case v1::Event::kStageCompleted:
-      event_.mutable_stage_completed()->Clear();
-      break;
-    case v1::Event::kRunCompleted:
-      event_.mutable_run_completed()->Clear();
-      break;
-    case v1::Event::kRunFailed:
-      event_.mutable_run_failed()->Clear();
-      break;
-    case v1::Event::kRunCancelled:
-      event_.mutable_run_cancelled()->Clear();
-      break;
-    case v1::Event::kRunResumed:
-      event_.mutable_run_resumed()->Clear();
-      break;
-    case v1::Event::kWorkflowFileChanged:
-      event_.mutable_workflow_file_changed()->Clear();
-      break;
-    case v1::Event::PAYLOAD_NOT_SET:
-      break;
-  }
 }
 
 bool EventDecoder::Decode(std::string_view bytes) {
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) return false;
-  const TopLevelScan scan = ScanTopLevel(bytes);
-  // PayloadCase values are the payload field numbers (protoc generates them so). Reuse
-  // needs the same payload type, and no unknown top-level fields kept from the previous
-  // bytes (ClearKeepingPayload does not clear those; Clear does).
-  if (scan.first_payload_field != 0 && !previous_had_unknown_fields_ &&
-      scan.first_payload_field == static_cast<std::uint64_t>(event_.payload_case())) {
-    ClearKeepingPayload();
-  } else {
-    event_.Clear();
+  const auto* reflection = event_.GetReflection();
+  if (ParseHotEvent(bytes, hot_)) {
+    // ApplyHotEvent sets every known field; unknown ones a Protobuf parse kept must go.
+    if (top_level_unknown_) {
+      reflection->MutableUnknownFields(&event_)->Clear();
+      top_level_unknown_ = false;
+    }
+    const auto payload = static_cast<std::uint64_t>(hot_.payload);
+    SwitchPayload(payload);
+    if (payload < payload_unknown_.size() && payload_unknown_[payload]) {
+      reflection->MutableMessage(&event_, PayloadField(payload))->Clear();
+      payload_unknown_[payload] = false;
+    }
+    ApplyHotEvent(hot_, event_);
+    return true;
   }
-  previous_had_unknown_fields_ = scan.has_unknown_fields;
+  // Protobuf's parse merges into the message: clear it first, keeping the payload message of
+  // the coming type (from the spares), its strings and its repeated fields' elements.
+  const TopLevelScan scan = ScanTopLevel(bytes);
+  SwitchPayload(scan.first_payload_field);
+  ClearEnvelope();
+  if (top_level_unknown_) reflection->MutableUnknownFields(&event_)->Clear();
+  if (event_.payload_case() != v1::Event::PAYLOAD_NOT_SET) {
+    reflection->MutableMessage(&event_, PayloadField(scan.first_payload_field))->Clear();
+  }
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const std::uint8_t*>(bytes.data()),
                                                static_cast<int>(bytes.size()));
   // Partial: proto3 has no required fields, so the initialization check would only cost.
   // A parse that stops early (e.g. at a stray end-group tag) has not read a whole Event.
-  return event_.MergePartialFromCodedStream(&input) && input.ConsumedEntireMessage() &&
-         input.CurrentPosition() == static_cast<int>(bytes.size());
+  const bool parsed = event_.MergePartialFromCodedStream(&input) &&
+                      input.ConsumedEntireMessage() &&
+                      input.CurrentPosition() == static_cast<int>(bytes.size());
+  // What the parse may have kept as unknown fields (conservatively: anything it parsed).
+  top_level_unknown_ = true;
+  const auto payload = static_cast<std::size_t>(event_.payload_case());
+  if (payload != 0) {
+    if (payload_unknown_.size() <= payload) payload_unknown_.resize(payload + 1, false);
+    payload_unknown_[payload] = true;
+  }
+  return parsed;
 }
 
 }  // namespace batchlog::store
