@@ -13,6 +13,18 @@ function(batchlog_apply_warnings target)
   endif()
 endfunction()
 
+# batchlog_unity(target [BATCH n]): compile `target` as unity sources of up to n files
+# (default 8; 0 = one), unless BATCHLOG_UNITY_BUILD is OFF (docs/architecture.md, "Build").
+function(batchlog_unity target)
+  cmake_parse_arguments(ARG "" "BATCH" "" ${ARGN})
+  if(NOT DEFINED ARG_BATCH)
+    set(ARG_BATCH 8)
+  endif()
+  if(BATCHLOG_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${ARG_BATCH})
+  endif()
+endfunction()
+
 # batchlog_add_library(NAME store SRCS a.cc b.cc DEPS batchlog::events RocksDB::rocksdb
 #                      PUBLIC_DEPS batchlog::base)
 # Creates batchlog_<NAME> with the alias batchlog::<NAME>. Include paths are written from
@@ -21,7 +33,7 @@ function(batchlog_add_library)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;PUBLIC_DEPS" ${ARGN})
   set(target batchlog_${ARG_NAME})
   add_library(${target} STATIC ${ARG_SRCS})
-  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+  batchlog_unity(${target})
   add_library(batchlog::${ARG_NAME} ALIAS ${target})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${target} PRIVATE ${ARG_DEPS} PUBLIC ${ARG_PUBLIC_DEPS})
@@ -35,7 +47,7 @@ endfunction()
 function(batchlog_add_test)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
-  set_target_properties(${ARG_NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+  batchlog_unity(${ARG_NAME})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} batchlog::test_support)
   batchlog_apply_warnings(${ARG_NAME})
   catch_discover_tests(${ARG_NAME}
