@@ -46,18 +46,13 @@ bool ReadVarint(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t* 
   return false;
 }
 
-struct TopLevelScan {
-  std::uint64_t first_payload_field = 0;  // 0 = none
-  bool has_unknown_fields = false;
-};
-
-// Walks the top-level fields of `bytes` without decoding them: cheap, since the envelope is
-// a few small fields and the payload is skipped by its length. Malformed bytes end the walk
-// (reported as unknown fields, so the next decode starts from a clean message); the parse
+// The field number of the first payload in `bytes` (0: none), found by walking the top-level
+// fields without decoding them: cheap, since the envelope is a few small fields and the
+// payload is skipped by its length. Only a length-delimited field is a payload: with another
+// wire type Protobuf keeps it as an unknown field. Malformed bytes end the walk; the parse
 // itself then rejects them.
-TopLevelScan ScanTopLevel(std::string_view bytes) {
+std::uint64_t FirstPayloadField(std::string_view bytes) {
   const std::vector<FieldKind>& kinds = TopLevelFieldKinds();
-  TopLevelScan scan;
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
   const auto* end = p + bytes.size();
   while (p < end) {
@@ -65,10 +60,7 @@ TopLevelScan ScanTopLevel(std::string_view bytes) {
     if (!ReadVarint(p, end, &tag)) break;
     const std::uint64_t field = tag >> 3;
     const FieldKind kind = field < kinds.size() ? kinds[field] : FieldKind::kUnknown;
-    if (kind == FieldKind::kPayload && scan.first_payload_field == 0) {
-      scan.first_payload_field = field;
-    }
-    if (kind == FieldKind::kUnknown) scan.has_unknown_fields = true;
+    if (kind == FieldKind::kPayload && (tag & 7) == 2) return field;
     std::uint64_t skip = 0;
     switch (tag & 7) {
       case 0:
@@ -88,13 +80,10 @@ TopLevelScan ScanTopLevel(std::string_view bytes) {
         p = end + 1;
         break;
     }
-    if (p > end || skip > static_cast<std::uint64_t>(end - p)) {
-      scan.has_unknown_fields = true;
-      break;
-    }
+    if (p > end || skip > static_cast<std::uint64_t>(end - p)) break;
     p += skip;
   }
-  return scan;
+  return 0;
 }
 
 }  // namespace
@@ -163,12 +152,12 @@ bool EventDecoder::Decode(std::string_view bytes) {
   }
   // Protobuf's parse merges into the message: clear it first, keeping the payload message of
   // the coming type (from the spares), its strings and its repeated fields' elements.
-  const TopLevelScan scan = ScanTopLevel(bytes);
-  SwitchPayload(scan.first_payload_field);
+  const std::uint64_t first_payload_field = FirstPayloadField(bytes);
+  SwitchPayload(first_payload_field);
   ClearEnvelope();
   if (top_level_unknown_) reflection->MutableUnknownFields(&event_)->Clear();
   if (event_.payload_case() != v1::Event::PAYLOAD_NOT_SET) {
-    reflection->MutableMessage(&event_, PayloadField(scan.first_payload_field))->Clear();
+    reflection->MutableMessage(&event_, PayloadField(first_payload_field))->Clear();
   }
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const std::uint8_t*>(bytes.data()),
                                                static_cast<int>(bytes.size()));

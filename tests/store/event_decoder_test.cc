@@ -97,6 +97,27 @@ TEST_CASE("decoding into a reused message equals a fresh parse for every event t
   }
 }
 
+TEST_CASE("a payload field number with another wire type is no payload, after one that was",
+          "[store]") {
+  // Field 18 (request_succeeded) as a varint: Protobuf keeps it as an unknown field and the
+  // event has no payload; the decoder must not leave the previous RequestSucceeded in place.
+  events::v1::Event succeeded;
+  succeeded.set_seq(1);
+  succeeded.mutable_request_succeeded()->set_custom_id("q001");
+  const std::string odd = std::string("\x08\x02", 2) + std::string("\x90\x01\x05", 3);
+  events::v1::Event fresh;
+  REQUIRE(fresh.ParseFromString(odd));
+  REQUIRE(fresh.payload_case() == events::v1::Event::PAYLOAD_NOT_SET);
+  EventDecoder decoder;
+  REQUIRE(decoder.Decode(succeeded.SerializeAsString()));
+  REQUIRE(decoder.Decode(odd));
+  CHECK(decoder.event().payload_case() == events::v1::Event::PAYLOAD_NOT_SET);
+  CHECK(MessageDifferencer::Equals(decoder.event(), fresh));
+  // And back: the next RequestSucceeded decodes whole.
+  REQUIRE(decoder.Decode(succeeded.SerializeAsString()));
+  CHECK(MessageDifferencer::Equals(decoder.event(), succeeded));
+}
+
 TEST_CASE("decoding rejects truncated bytes and garbage", "[store]") {
   const std::string valid = batchlog::testing::OneOfEachEventType()[1].event.SerializeAsString();
   EventDecoder decoder;
