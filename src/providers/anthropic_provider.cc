@@ -4,6 +4,7 @@
 #include <system_error>
 #include <utility>
 
+#include "src/base/json_string.h"
 #include "src/providers/rfc3339.h"
 
 namespace batchlog::providers {
@@ -82,7 +83,7 @@ base::Result<std::string> AnthropicCreateBody(const SubmitSpec& spec) {
     if (!first) body += ',';
     first = false;
     body += "{\"custom_id\":";
-    AppendJsonString(body, request.custom_id);
+    base::AppendJsonString(body, request.custom_id);
     body += ",\"params\":";
     body += request.body_json;
     body += '}';

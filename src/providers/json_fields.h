@@ -2,8 +2,8 @@
 //
 // Lookups treat a missing key and JSON null alike (the wire formats make many fields
 // nullable), never throw, and report a wrong type as kInvalidArgument naming the field.
-// AppendJsonString writes a JSON string literal; request bodies are otherwise assembled
-// by concatenation so that caller-supplied JSON is embedded byte for byte.
+// Request bodies are assembled by concatenation (strings through base::AppendJsonString) so
+// that caller-supplied JSON is embedded byte for byte.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -50,9 +50,6 @@ std::string Snippet(std::string_view body);
 // A cheap shape check of caller-supplied JSON that is embedded verbatim: after trimming
 // whitespace it starts with '{' and ends with '}'. kInvalidArgument naming `what`.
 base::Status CheckJsonObjectText(std::string_view what, std::string_view text);
-
-// Appends `text` as a JSON string literal (quotes included).
-void AppendJsonString(std::string& out, std::string_view text);
 
 // One page of a batch listing (OpenAI and Anthropic share the shape: "data", "has_more",
 // "last_id"), each entry parsed by `parse_batch`; the cursor falls back to the last id.

@@ -6,6 +6,8 @@
 #include <system_error>
 #include <utility>
 
+#include "src/base/json_string.h"
+
 namespace batchlog::providers {
 namespace {
 
@@ -116,9 +118,9 @@ base::Result<std::uint64_t> WriteOpenAiInputFile(const SubmitSpec& spec,
   for (const RequestEntry& request : spec.requests) {
     prefix.clear();
     prefix += "{\"custom_id\":";
-    AppendJsonString(prefix, request.custom_id);
+    base::AppendJsonString(prefix, request.custom_id);
     prefix += ",\"method\":\"POST\",\"url\":";
-    AppendJsonString(prefix, spec.endpoint);
+    base::AppendJsonString(prefix, spec.endpoint);
     prefix += ",\"body\":";
     std::string_view verbatim = request.body_json;
     if (verbatim.find_first_of("\r\n") != std::string_view::npos) {
@@ -144,13 +146,13 @@ base::Result<std::uint64_t> WriteOpenAiInputFile(const SubmitSpec& spec,
 
 std::string OpenAiBatchMetadata(const SubmitSpec& spec) {
   std::string out = "{\"batchlog_run\":";
-  AppendJsonString(out, spec.run_id);
+  base::AppendJsonString(out, spec.run_id);
   out += ",\"batchlog_batch_key\":";
-  AppendJsonString(out, spec.batch_key);
+  base::AppendJsonString(out, spec.batch_key);
   out += ",\"batchlog_stage\":";
-  AppendJsonString(out, spec.workflow + "/" + spec.stage);
+  base::AppendJsonString(out, spec.workflow + "/" + spec.stage);
   out += ",\"batchlog_attempt\":";
-  AppendJsonString(out, std::to_string(spec.attempt));
+  base::AppendJsonString(out, std::to_string(spec.attempt));
   out += '}';
   return out;
 }
@@ -191,11 +193,11 @@ base::Result<CreateResult> OpenAiProvider::CreateBatch(const SubmitSpec& spec,
   BATCHLOG_RETURN_IF_ERROR(CheckId("input_file_id", input_file_id));
   const std::string call = client_.CallName("CreateBatch", spec.batch_key);
   std::string body = "{\"input_file_id\":";
-  AppendJsonString(body, input_file_id);
+  base::AppendJsonString(body, input_file_id);
   body += ",\"endpoint\":";
-  AppendJsonString(body, spec.endpoint);
+  base::AppendJsonString(body, spec.endpoint);
   body += ",\"completion_window\":";
-  AppendJsonString(body, spec.completion_window);
+  base::AppendJsonString(body, spec.completion_window);
   body += ",\"metadata\":";
   body += OpenAiBatchMetadata(spec);
   body += '}';

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/base/json_string.h"
 #include "src/sim/deterministic_model.h"
 #include "src/sim/sim_hash.h"
 #include "src/sim/wire_support.h"
@@ -148,15 +149,15 @@ std::string EncodeSpoolRecord(const nlohmann::json& params,
                               const std::optional<std::string>& problem) {
   const ModelAnswer answer = AnswerRequest(params);
   std::string out;
-  AppendJsonString(out, ModelOf(params));
+  base::AppendJsonString(out, ModelOf(params));
   out += '\t';
-  AppendJsonString(out, answer.text);
+  base::AppendJsonString(out, answer.text);
   out += '\t';
   out += std::to_string(answer.input_tokens);
   out += '\t';
   out += std::to_string(answer.output_tokens);
   out += answer.truncated ? "\t1\t" : "\t0\t";
-  if (problem) AppendJsonString(out, *problem);
+  if (problem) base::AppendJsonString(out, *problem);
   return out;
 }
 
@@ -194,7 +195,7 @@ void AppendSucceeded(std::string& out, const SpoolRecord& record, bool refused,
   out += record.model_literal;
   out += R"(,"content":[{"type":"text","text":)";
   if (refused) {
-    AppendJsonString(out, kRefusalText);
+    base::AppendJsonString(out, kRefusalText);
   } else {
     out += record.answer_literal;
   }
@@ -260,7 +261,7 @@ class AnthropicFormatter final : public ResultFormatter {
  public:
   ResultDestination FormatLine(const ResultLineInput& input, std::string& line) const override {
     line += R"({"custom_id":)";
-    AppendJsonString(line, input.custom_id);
+    base::AppendJsonString(line, input.custom_id);
     line += R"(,"result":)";
     switch (input.fate) {
       case RequestFate::kRan:

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/base/json_string.h"
 #include "src/sim/deterministic_model.h"
 #include "src/sim/multipart_reader.h"
 #include "src/sim/sim_hash.h"
@@ -292,14 +293,14 @@ void AppendChatCompletion(std::string& out, const json& request_body, bool filte
   out += std::to_string(created);
   out += R"(,"model":)";
   const auto model = request_body.find("model");
-  AppendJsonString(out, model != request_body.end() && model->is_string()
+  base::AppendJsonString(out, model != request_body.end() && model->is_string()
                             ? model->get_ref<const std::string&>()
                             : std::string_view());
   out += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
   if (filtered) {
     out += "null";
   } else {
-    AppendJsonString(out, answer.text);
+    base::AppendJsonString(out, answer.text);
   }
   out += R"(,"refusal":null},"logprobs":null,"finish_reason":")";
   out += filtered ? "content_filter" : answer.truncated ? "length" : "stop";
@@ -319,7 +320,7 @@ class OpenAiFormatter final : public ResultFormatter {
     line += Hex(in.line_hash);
     line += Hex(SplitMix64(in.line_hash));
     line += R"(","custom_id":)";
-    AppendJsonString(line, in.custom_id);
+    base::AppendJsonString(line, in.custom_id);
     const std::string request_id = "req_" + Hex(SplitMix64(in.line_hash ^ 0x5eed));
     ResultDestination destination = ResultDestination::kError;
     // HTTP-level: {"status_code","request_id","body"} and error null.
@@ -338,9 +339,9 @@ class OpenAiFormatter final : public ResultFormatter {
     // Non-HTTP: response null and error {"code","message"}.
     const auto non_http = [&](std::string_view code, std::string_view message) {
       line += R"(,"response":null,"error":{"code":)";
-      AppendJsonString(line, code);
+      base::AppendJsonString(line, code);
       line += R"(,"message":)";
-      AppendJsonString(line, message);
+      base::AppendJsonString(line, message);
       line += "}}";
     };
     switch (in.fate) {

@@ -64,11 +64,6 @@ void ResetConnection(const httplib::Request& request);
 // ResetConnection).
 bool ApplyTransportFault(const ControlFault& fault, const httplib::Request& request);
 
-// Appends `text` as a quoted JSON string literal. `text` is valid UTF-8 (it comes from
-// parsed JSON or from the model), so only quotes, backslashes and control bytes need
-// escaping.
-void AppendJsonString(std::string& out, std::string_view text);
-
 // `value` as compact JSON; invalid UTF-8 is replaced, never thrown about.
 std::string DumpJson(const nlohmann::json& value);
 

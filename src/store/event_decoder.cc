@@ -7,89 +7,17 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 
+#include "src/store/wire_reader.h"
+
 namespace batchlog::store {
 
 namespace v1 = events::v1;
 
 namespace {
 
-enum class FieldKind : std::uint8_t { kUnknown, kEnvelope, kPayload };
-
-// What each top-level field number of Event is, from the descriptor (so new fields and
-// payload cases need no code here). Numbers past the end are unknown.
-const std::vector<FieldKind>& TopLevelFieldKinds() {
-  static const std::vector<FieldKind> kinds = [] {
-    std::vector<FieldKind> result;
-    const auto* descriptor = v1::Event::descriptor();
-    for (int i = 0; i < descriptor->field_count(); ++i) {
-      const auto* field = descriptor->field(i);
-      const auto number = static_cast<std::size_t>(field->number());
-      if (result.size() <= number) result.resize(number + 1, FieldKind::kUnknown);
-      result[number] =
-          field->containing_oneof() != nullptr ? FieldKind::kPayload : FieldKind::kEnvelope;
-    }
-    return result;
-  }();
-  return kinds;
-}
-
-bool ReadVarint(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t* value) {
-  std::uint64_t result = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
-    const std::uint8_t byte = *p++;
-    result |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
-
-// The field number of the first payload in `bytes` (0: none), found by walking the top-level
-// fields without decoding them: cheap, since the envelope is a few small fields and the
-// payload is skipped by its length. Only a length-delimited field is a payload: with another
-// wire type Protobuf keeps it as an unknown field. Malformed bytes end the walk; the parse
-// itself then rejects them.
-std::uint64_t FirstPayloadField(std::string_view bytes) {
-  const std::vector<FieldKind>& kinds = TopLevelFieldKinds();
-  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  const auto* end = p + bytes.size();
-  while (p < end) {
-    std::uint64_t tag = 0;
-    if (!ReadVarint(p, end, &tag)) break;
-    const std::uint64_t field = tag >> 3;
-    const FieldKind kind = field < kinds.size() ? kinds[field] : FieldKind::kUnknown;
-    if (kind == FieldKind::kPayload && (tag & 7) == 2) return field;
-    std::uint64_t skip = 0;
-    switch (tag & 7) {
-      case 0:
-        if (!ReadVarint(p, end, &skip)) p = end + 1;
-        skip = 0;
-        break;
-      case 1:
-        skip = 8;
-        break;
-      case 2:
-        if (!ReadVarint(p, end, &skip)) p = end + 1;
-        break;
-      case 5:
-        skip = 4;
-        break;
-      default:
-        p = end + 1;
-        break;
-    }
-    if (p > end || skip > static_cast<std::uint64_t>(end - p)) break;
-    p += skip;
-  }
-  return 0;
-}
-
-}  // namespace
-
-const google::protobuf::FieldDescriptor* EventDecoder::PayloadField(std::uint64_t number) {
-  // Indexed by field number; nullptr where the number is not a payload field.
+// The Event field of payload field number `number` (from the descriptor, so new payload
+// cases need no code here), or nullptr.
+const google::protobuf::FieldDescriptor* PayloadField(std::uint64_t number) {
   static const std::vector<const google::protobuf::FieldDescriptor*> fields = [] {
     std::vector<const google::protobuf::FieldDescriptor*> result;
     const auto* descriptor = v1::Event::descriptor();
@@ -104,6 +32,25 @@ const google::protobuf::FieldDescriptor* EventDecoder::PayloadField(std::uint64_
   }();
   return number < fields.size() ? fields[number] : nullptr;
 }
+
+// The field number of the first payload in `bytes` (0: none), found by walking the top-level
+// fields without decoding them: cheap, since the envelope is a few small fields and the
+// payload is skipped by its length. Only a length-delimited field is a payload: with another
+// wire type Protobuf keeps it as an unknown field. Malformed bytes end the walk; the parse
+// itself then rejects them.
+std::uint64_t FirstPayloadField(std::string_view bytes) {
+  WireReader reader(bytes);
+  while (!reader.done()) {
+    std::uint32_t field = 0;
+    std::uint32_t wire_type = 0;
+    if (!reader.Tag(field, wire_type)) break;
+    if (wire_type == kLengthWire && PayloadField(field) != nullptr) return field;
+    if (!reader.Skip(wire_type)) break;
+  }
+  return 0;
+}
+
+}  // namespace
 
 void EventDecoder::SwitchPayload(std::uint64_t next) {
   const auto current = static_cast<std::uint64_t>(event_.payload_case());

@@ -30,8 +30,6 @@ class EventDecoder {
   const events::v1::Event& event() const { return event_; }
 
  private:
-  // The Event field of payload field number `number`, or nullptr.
-  static const google::protobuf::FieldDescriptor* PayloadField(std::uint64_t number);
   // Makes the payload of field number `next` (0: none) the current one: the current payload
   // of another type goes to the spares, and a spare of `next`, if any, takes its place. The
   // log interleaves payload types (a batch's failures among its successes; a BatchPlanned of

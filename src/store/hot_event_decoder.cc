@@ -1,6 +1,6 @@
 #include "src/store/hot_event_decoder.h"
 
-#include <cstring>
+#include "src/store/wire_reader.h"
 
 namespace batchlog::store {
 
@@ -26,72 +26,6 @@ constexpr FieldTable kRequestSucceededFields = {N, T, T, V, U, T, N, N, N, N};
 // RequestFailed: batch_key custom_id attempt code error_type message http_status error_class
 // usage
 constexpr FieldTable kRequestFailedFields = {N, T, T, V, T, T, T, V, V, U};
-
-constexpr std::uint32_t kVarintWire = 0;
-constexpr std::uint32_t kLengthWire = 2;
-
-// A forward reader over one message's bytes; every read fails on malformed input.
-class WireReader {
- public:
-  explicit WireReader(std::string_view bytes)
-      : p_(reinterpret_cast<const std::uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
-
-  bool done() const { return p_ == end_; }
-
-  // A varint as Protobuf reads one: at most 10 bytes, bits past 64 dropped.
-  bool Varint(std::uint64_t& value) {
-    if (p_ < end_ && *p_ < 0x80) {
-      value = *p_++;
-      return true;
-    }
-    std::uint64_t result = 0;
-    for (int shift = 0; shift < 70 && p_ < end_; shift += 7) {
-      const std::uint8_t byte = *p_++;
-      result |= static_cast<std::uint64_t>(byte & 0x7F) << shift;  // the 10th: shift 63
-      if ((byte & 0x80) == 0) {
-        value = result;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  bool Tag(std::uint32_t& field, std::uint32_t& wire_type) {
-    std::uint64_t tag = 0;
-    if (!Varint(tag) || tag > 0xFFFFFFFFu) return false;
-    field = static_cast<std::uint32_t>(tag >> 3);
-    wire_type = static_cast<std::uint32_t>(tag & 7);
-    return true;
-  }
-
-  bool Bytes(std::string_view& value) {
-    std::uint64_t length = 0;
-    if (!Varint(length) || length > static_cast<std::uint64_t>(end_ - p_)) return false;
-    value = std::string_view(reinterpret_cast<const char*>(p_), length);
-    p_ += length;
-    return true;
-  }
-
-  // Bytes that are ASCII text: valid UTF-8 as Protobuf requires of a string field, and
-  // checked eight bytes at a time. Other text goes to the generic parser, which validates it.
-  bool Text(std::string_view& value) {
-    if (!Bytes(value)) return false;
-    const char* p = value.data();
-    const char* end = p + value.size();
-    std::uint64_t high = 0;
-    for (; end - p >= 8; p += 8) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, p, 8);
-      high |= word;
-    }
-    for (; p < end; ++p) high |= static_cast<std::uint8_t>(*p);
-    return (high & 0x8080808080808080ull) == 0;
-  }
-
- private:
-  const std::uint8_t* p_;
-  const std::uint8_t* end_;
-};
 
 bool ParseUsage(std::string_view bytes, HotEvent::Usage& usage) {
   // A repeated usage field merges into the first, as Protobuf merges a repeated message.

@@ -1,6 +1,6 @@
 // Small JSON text helpers shared by the template compiler, the YAML reader and the request
-// builder: string escaping, UTF-8 validation and the JSON number grammar. Pure functions;
-// thread-safe.
+// builder: UTF-8 validation and the JSON number grammar (string escaping is
+// src/base/json_string.h). Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -8,15 +8,6 @@
 #include <string_view>
 
 namespace batchlog::workflow {
-
-// Appends `text` to `out` as the *contents* of a JSON string (no surrounding quotes):
-// '"' and '\' are backslash-escaped, \b \f \n \r \t use their short forms, other control
-// characters below 0x20 become \u00XX. Everything else, UTF-8 included, is copied as is,
-// so the caller must pass valid UTF-8.
-void AppendJsonEscaped(std::string& out, std::string_view text);
-
-// Appends `text` as a quoted JSON string.
-void AppendJsonString(std::string& out, std::string_view text);
 
 // The offset of the first byte of `text` that is not well-formed UTF-8 (overlong forms,
 // surrogates and code points above U+10FFFF count as malformed), or npos when all is well.

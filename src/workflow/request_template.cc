@@ -7,6 +7,7 @@
 
 #include <simdjson.h>
 
+#include "src/base/json_string.h"
 #include "src/workflow/did_you_mean.h"
 #include "src/workflow/json_text.h"
 
@@ -276,9 +277,9 @@ base::Status RequestTemplate::Builder::Key(std::string_view key, std::string_vie
     pending_ += ',';
     template_.source_text_ += ',';
   }
-  AppendJsonString(pending_, key);
+  base::AppendJsonString(pending_, key);
   pending_ += ':';
-  AppendJsonString(template_.source_text_, key);
+  base::AppendJsonString(template_.source_text_, key);
   template_.source_text_ += ':';
   expect_model_ = stack_.size() == 1 && key == "model";
   if (expect_model_) model_place_ = std::string(place);
@@ -301,17 +302,17 @@ base::Status RequestTemplate::Builder::String(std::string_view text, std::string
   const bool is_model = expect_model_;
   BeforeValue(true);
   pending_ += '"';
-  AppendJsonString(template_.source_text_, text);
+  base::AppendJsonString(template_.source_text_, text);
   std::string model_literal;
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t open = text.find("{{", i);
     if (open == std::string_view::npos) {
-      AppendJsonEscaped(pending_, text.substr(i));
+      base::AppendJsonEscaped(pending_, text.substr(i));
       if (is_model) model_literal += text.substr(i);
       break;
     }
-    AppendJsonEscaped(pending_, text.substr(i, open - i));
+    base::AppendJsonEscaped(pending_, text.substr(i, open - i));
     if (is_model) model_literal += text.substr(i, open - i);
     const std::size_t close = text.find("}}", open + 2);
     if (close == std::string_view::npos) {
@@ -323,7 +324,7 @@ base::Status RequestTemplate::Builder::String(std::string_view text, std::string
     i = close + 2;
     if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"') {
       const std::string_view literal = inner.substr(1, inner.size() - 2);
-      AppendJsonEscaped(pending_, literal);
+      base::AppendJsonEscaped(pending_, literal);
       if (is_model) model_literal += literal;
       continue;
     }
@@ -664,7 +665,7 @@ void RequestTemplate::AppendValue(const Piece& piece, const RenderInput& input,
       break;
   }
   if (escape) {
-    AppendJsonEscaped(out, value);
+    base::AppendJsonEscaped(out, value);
   } else {
     out += value;
   }
