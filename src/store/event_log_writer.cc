@@ -83,7 +83,7 @@ base::Result<SeqRange> EventLogWriter::Append(StepBatch& step) {
     if (status.ok() && !pending.blob.empty()) {
       status = batch_.Put(database_.payloads(), ToSlice(key), pending.blob);
     }
-    BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(status, "run '" + run_id_ + "': building a step"));
+    if (!status.ok()) return FromRocksDbStatus(status, "run '" + run_id_ + "': building a step");
     ++next_seq;
   }
   const std::uint64_t step_last_seq = next_seq - 1;

@@ -16,9 +16,11 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
+#include "src/store/ascending_key_memtable.h"
 #include "src/store/key_format.h"
 #include "src/store/rocksdb_status.h"
 
@@ -68,6 +70,8 @@ rocksdb::DBOptions MakeDbOptions(OpenMode /*mode*/, bool create, rocksdb::Env* e
   options.max_background_jobs = 2;
   // Every Write reaches the WAL file before it returns; WriteOptions.sync decides the fsync.
   options.manual_wal_flush = false;
+  // One writer per run. Required by the events' and payloads' memtable representation.
+  options.allow_concurrent_memtable_write = false;
   // A crash can tear the tail of the WAL (a buffered step not yet synced). Recovery stops
   // at the last whole WriteBatch, so a step is either entirely in the log or not at all.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -140,12 +144,17 @@ std::vector<rocksdb::ColumnFamilyDescriptor> MakeColumnFamilies() {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName,
                         MakeColumnFamilyOptions(cache, 1 * kMiB, 4 * 1024));
+  // Events and payloads are keyed by seq and written in seq order: their memtables are
+  // ascending arrays rather than skip lists (src/store/ascending_key_memtable.h).
+  const std::shared_ptr<rocksdb::MemTableRepFactory> ascending = NewAscendingKeyMemTableFactory();
   // Events: lean (~100-200 bytes), the replay path.
   families.emplace_back(std::string(kf::kEventsColumnFamily),
                         MakeColumnFamilyOptions(cache, 64 * kMiB, 16 * 1024));
+  families.back().options.memtable_factory = ascending;
   // Payloads: KBs each and most of the bytes; a larger memtable means fewer, larger flushes.
   families.emplace_back(std::string(kf::kPayloadsColumnFamily),
                         MakeColumnFamilyOptions(cache, 128 * kMiB, 64 * 1024));
+  families.back().options.memtable_factory = ascending;
   // Meta: a handful of keys.
   families.emplace_back(std::string(kf::kMetaColumnFamily),
                         MakeColumnFamilyOptions(cache, 1 * kMiB, 4 * 1024));
