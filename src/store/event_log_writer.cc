@@ -7,6 +7,7 @@
 #include <rocksdb/options.h>
 
 #include "src/base/check.h"
+#include "src/store/hot_event_encoder.h"
 #include "src/store/key_format.h"
 #include "src/store/rocksdb_status.h"
 
@@ -74,7 +75,7 @@ base::Result<SeqRange> EventLogWriter::Append(StepBatch& step) {
     event.set_seq(next_seq);
     if (event.run_id() != run_id_) event.set_run_id(run_id_);
     event.set_blob_bytes(static_cast<std::uint32_t>(pending.blob.size()));
-    if (!event.SerializeToString(&buffer_)) {
+    if (!EncodeHotEvent(event, buffer_) && !event.SerializeToString(&buffer_)) {
       return base::InternalError("run '" + run_id_ + "': cannot serialize the event at seq " +
                                  std::to_string(next_seq));
     }

@@ -1,7 +1,6 @@
 // The hot-event decoder must give exactly what Protobuf gives, or decline. The oracle is a
 // fresh Protobuf parse of the same bytes. The seed comes from BATCHLOG_SEED (default fixed)
 // and is printed.
-#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <catch2/catch.hpp>
 
@@ -13,6 +12,7 @@
 #include "src/base/random.h"
 #include "src/store/event_decoder.h"
 #include "src/store/hot_event_decoder.h"
+#include "tests/store/hot_event_samples.h"
 #include "tests/support/event_sequence_generator.h"
 #include "tests/support/sample_events.h"
 
@@ -20,57 +20,9 @@ namespace batchlog::store {
 namespace {
 
 namespace v1 = events::v1;
-using google::protobuf::Descriptor;
-using google::protobuf::FieldDescriptor;
-using google::protobuf::Message;
 using google::protobuf::util::MessageDifferencer;
-
-constexpr std::uint64_t kDefaultSeed = 20261129;
-
-// Sets every field of `message` (recursively, for message fields) to a non-default value
-// through the descriptor, so a field added to the schema is covered without editing this.
-void SetEveryField(Message* message, std::uint64_t value) {
-  const Descriptor* descriptor = message->GetDescriptor();
-  const auto* reflection = message->GetReflection();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const FieldDescriptor* field = descriptor->field(i);
-    if (field->containing_oneof() != nullptr) continue;
-    CAPTURE(descriptor->name(), field->name());
-    REQUIRE_FALSE(field->is_repeated());
-    switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32:
-        reflection->SetInt32(message, field, -static_cast<std::int32_t>(value));
-        break;
-      case FieldDescriptor::CPPTYPE_INT64:
-        reflection->SetInt64(message, field, -static_cast<std::int64_t>(value));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT32:
-        reflection->SetUInt32(message, field, static_cast<std::uint32_t>(value));
-        break;
-      case FieldDescriptor::CPPTYPE_UINT64:
-        reflection->SetUInt64(message, field, value);
-        break;
-      case FieldDescriptor::CPPTYPE_DOUBLE:
-        reflection->SetDouble(message, field, static_cast<double>(value));
-        break;
-      case FieldDescriptor::CPPTYPE_FLOAT:
-        reflection->SetFloat(message, field, static_cast<float>(value));
-        break;
-      case FieldDescriptor::CPPTYPE_BOOL:
-        reflection->SetBool(message, field, true);
-        break;
-      case FieldDescriptor::CPPTYPE_STRING:
-        reflection->SetString(message, field, field->name() + "-" + std::to_string(value));
-        break;
-      case FieldDescriptor::CPPTYPE_ENUM:
-        reflection->SetEnumValue(message, field, static_cast<int>(value % 5) + 1);
-        break;
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        SetEveryField(reflection->MutableMessage(message, field), value + 1);
-        break;
-    }
-  }
-}
+using testing::RandomHotEvent;
+using testing::RandomNumber;
 
 // What the decoder under test gives for `bytes`, or nullopt when it declines.
 std::optional<v1::Event> DecodeHot(const std::string& bytes) {
@@ -93,102 +45,15 @@ TEST_CASE("the hot decoder takes each hot event with every field set, as Protobu
           "[store]") {
   // A field added to one of these messages must be added to src/store/hot_event_decoder.cc
   // (its field tables and ApplyHotEvent); until then its events would take the slow path.
-  for (const int payload : {v1::Event::kRequestPlannedFieldNumber,
-                            v1::Event::kRequestSucceededFieldNumber,
-                            v1::Event::kRequestFailedFieldNumber}) {
-    v1::Event event;
-    const FieldDescriptor* field = v1::Event::descriptor()->FindFieldByNumber(payload);
-    REQUIRE(field != nullptr);
-    CAPTURE(field->name());
-    SetEveryField(&event, 123456789);
-    SetEveryField(event.GetReflection()->MutableMessage(&event, field), 987654321);
+  for (const int payload : testing::kHotPayloadFields) {
+    CAPTURE(payload);
+    const v1::Event event = testing::HotEventWithEveryField(payload);
     const std::string bytes = event.SerializeAsString();
     const std::optional<v1::Event> decoded = DecodeHot(bytes);
     INFO("the hot decoder declined " << event.ShortDebugString());
     REQUIRE(decoded.has_value());
     CheckSameAsProtobuf(*decoded, bytes);
   }
-}
-
-// A random value that is sometimes at an edge of its varint encoding.
-std::uint64_t RandomNumber(base::SeededRandom& random) {
-  switch (random.NextU64() % 6) {
-    case 0:
-      return 0;
-    case 1:
-      return random.NextU64() % 128;
-    case 2:
-      return ~std::uint64_t{0} - random.NextU64() % 3;  // 10-byte varints
-    case 3:
-      return std::uint64_t{1} << (random.NextU64() % 64);
-    default:
-      return random.NextU64() >> (random.NextU64() % 64);
-  }
-}
-
-std::string RandomText(base::SeededRandom& random) {
-  static const std::vector<std::string> kTexts = {
-      "", "q001", "math", "stage_1", "bench:stage_1:a1:b7", "gpt-4o-mini",
-      "a longer message with spaces, commas and digits 0123456789 past eight bytes",
-      "caf\xc3\xa9",   // UTF-8, not ASCII: the generic parser's
-      "\x7f\x01\x00",  // ASCII control bytes, valid UTF-8
-  };
-  return kTexts[random.NextU64() % kTexts.size()];
-}
-
-// A hot event with a random subset of its fields set to random values.
-v1::Event RandomHotEvent(base::SeededRandom& random) {
-  v1::Event event;
-  const auto maybe = [&random] { return random.NextU64() % 3 != 0; };
-  if (maybe()) event.set_seq(RandomNumber(random));
-  if (maybe()) event.set_run_id(RandomText(random));
-  if (maybe()) event.set_recorded_at_unix_us(static_cast<std::int64_t>(RandomNumber(random)));
-  if (maybe()) event.set_reader_may_ignore(true);
-  if (maybe()) event.set_blob_bytes(static_cast<std::uint32_t>(RandomNumber(random)));
-  const auto fill_usage = [&](v1::Usage* usage) {
-    if (maybe()) usage->set_input_tokens(RandomNumber(random));
-    if (maybe()) usage->set_output_tokens(RandomNumber(random));
-    if (maybe()) usage->set_cached_input_tokens(RandomNumber(random));
-  };
-  switch (random.NextU64() % 3) {
-    case 0: {
-      v1::RequestPlanned* planned = event.mutable_request_planned();
-      if (maybe()) planned->set_workflow(RandomText(random));
-      if (maybe()) planned->set_stage(RandomText(random));
-      if (maybe()) planned->set_custom_id(RandomText(random));
-      if (maybe()) planned->set_ordinal(RandomNumber(random));
-      if (maybe()) planned->set_source_custom_id(RandomText(random));
-      if (maybe()) planned->set_estimated_input_tokens(RandomNumber(random));
-      if (maybe()) planned->set_model(RandomText(random));
-      break;
-    }
-    case 1: {
-      v1::RequestSucceeded* succeeded = event.mutable_request_succeeded();
-      if (maybe()) succeeded->set_batch_key(RandomText(random));
-      if (maybe()) succeeded->set_custom_id(RandomText(random));
-      if (maybe()) succeeded->set_attempt(static_cast<std::uint32_t>(RandomNumber(random)));
-      if (maybe()) fill_usage(succeeded->mutable_usage());
-      if (maybe()) succeeded->set_finish_reason(RandomText(random));
-      break;
-    }
-    default: {
-      v1::RequestFailed* failed = event.mutable_request_failed();
-      if (maybe()) failed->set_batch_key(RandomText(random));
-      if (maybe()) failed->set_custom_id(RandomText(random));
-      if (maybe()) failed->set_attempt(static_cast<std::uint32_t>(RandomNumber(random)));
-      if (maybe()) failed->set_code(RandomText(random));
-      if (maybe()) failed->set_error_type(RandomText(random));
-      if (maybe()) failed->set_message(RandomText(random));
-      if (maybe()) failed->set_http_status(static_cast<std::int32_t>(RandomNumber(random)));
-      if (maybe()) {
-        failed->set_error_class(
-            static_cast<v1::ErrorClass>(static_cast<std::int32_t>(RandomNumber(random) % 7)));
-      }
-      if (maybe()) fill_usage(failed->mutable_usage());
-      break;
-    }
-  }
-  return event;
 }
 
 // `bytes` changed the way a newer writer, a second write of a field, or damage would.
@@ -251,7 +116,7 @@ std::string Mutate(const std::string& bytes, const v1::Event& event, base::Seede
 }
 
 TEST_CASE("the hot decoder gives what Protobuf gives, or declines (randomized)", "[store]") {
-  const std::uint64_t seed = batchlog::testing::SeedFromEnvironment(kDefaultSeed);
+  const std::uint64_t seed = batchlog::testing::SeedFromEnvironment(testing::kHotEventDefaultSeed);
   WARN("BATCHLOG_SEED=" << seed);
   base::SeededRandom random(seed);
   const std::vector<PendingEvent> others = batchlog::testing::OneOfEachEventType();
@@ -309,8 +174,7 @@ TEST_CASE("the hot decoder declines what only Protobuf decides", "[store]") {
   }
   // A varint of 11 bytes.
   CHECK_FALSE(
-      DecodeHot(std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12))
-          .has_value());
+      DecodeHot(std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12)).has_value());
 }
 
 }  // namespace

@@ -20,20 +20,22 @@
 
 #include "src/store/store.h"
 #include "tests/store/store_test_util.h"
-#include "tests/support/temp_dir.h"
 #include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
 namespace batchlog::store {
 namespace {
 
+using testing::MustOpen;
+
 using batchlog::testing::ReadFileText;
 using batchlog::testing::WriteFileText;
 
 namespace fs = std::filesystem;
-using testing::MakeMetadata;
 using testing::CountTableFiles;
+using testing::MakeMetadata;
 using testing::MakeStep;
 using testing::ReadAll;
 
@@ -105,12 +107,6 @@ bool WaitForFile(const fs::path& path) {
     std::this_thread::sleep_for(kPollInterval);
   }
   return false;
-}
-
-Store MustOpen(const fs::path& root) {
-  auto store = Store::Open(root, /*create_if_missing=*/true);
-  REQUIRE(store.ok());
-  return std::move(store).value();
 }
 
 // ---- Child side ----------------------------------------------------------------------

@@ -8,11 +8,13 @@
 #include "src/store/key_format.h"
 #include "src/store/store.h"
 #include "tests/store/store_test_util.h"
-#include "tests/support/temp_dir.h"
 #include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 namespace batchlog::store {
 namespace {
+
+using testing::MustOpen;
 
 using batchlog::testing::ReadFileText;
 using batchlog::testing::WriteFileText;
@@ -30,13 +32,6 @@ void CheckOneLine(const base::Status& status) {
   CHECK(status.message().find('\n') == std::string::npos);
 }
 
-Store MustOpen(const fs::path& root) {
-  auto store = Store::Open(root, /*create_if_missing=*/true);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return std::move(store).value();
-}
-
 TEST_CASE("a new store is a directory with a STORE_FORMAT file and a runs folder", "[store]") {
   batchlog::testing::TempDir dir("store-test");
   const fs::path root = dir / "store";
@@ -50,8 +45,7 @@ TEST_CASE("a new store is a directory with a STORE_FORMAT file and a runs folder
   CHECK(fs::exists(dir / "empty" / "STORE_FORMAT"));
 }
 
-TEST_CASE("a store whose creation was interrupted is completed by the next create",
-          "[store]") {
+TEST_CASE("a store whose creation was interrupted is completed by the next create", "[store]") {
   // A kill inside InitializeStore leaves the runs folder and maybe a temporary STORE_FORMAT,
   // never a STORE_FORMAT without its runs folder (it is written last).
   batchlog::testing::TempDir dir("store-test");

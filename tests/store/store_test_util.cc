@@ -73,6 +73,13 @@ std::string Hex(std::string_view bytes) {
   return out;
 }
 
+Store MustOpen(const std::filesystem::path& root) {
+  auto store = Store::Open(root, /*create_if_missing=*/true);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
 RawRunDatabase::RawRunDatabase(const std::filesystem::path& log_dir) {
   std::vector<std::string> names;
   rocksdb::Status status =

@@ -23,6 +23,9 @@ PendingEvent MakeEvent(std::uint64_t index, std::string blob = {});
 StepBatch MakeStep(std::uint64_t first_index, std::size_t count,
                    Durability durability = Durability::kSynced);
 
+// The store at `root`, created if missing; fails the test when it cannot be opened.
+Store MustOpen(const std::filesystem::path& root);
+
 RunMetadata MakeMetadata(std::string_view run_id, std::int64_t created_at_unix_us = 1);
 
 // Everything a reader returns until it stops, and how it stopped.
