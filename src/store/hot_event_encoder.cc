@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <google/protobuf/message.h>
+
 #include "src/store/wire_reader.h"
 
 namespace batchlog::store {
@@ -35,9 +37,10 @@ bool IsAscii(std::string_view text) {
   return true;
 }
 
-// The encoders below run twice: once with a SizeSink (the payload's length prefix comes
-// before it) and once with an AppendSink. Field numbers here are all below 16: one-byte
-// tags. Proto3 implicit presence: zero numbers and empty text are not written.
+// The encoders below run twice: once with a SizeSink (the event is sized, and its
+// payload's length prefix written, before any byte) and once with a PointerSink. Field
+// numbers are below 16 except the payload's: one-byte tags. Proto3 implicit presence:
+// zero numbers and empty text are not written.
 class SizeSink {
  public:
   bool Number(int /*field*/, std::uint64_t value) {
@@ -61,43 +64,40 @@ class SizeSink {
   std::size_t size_ = 0;
 };
 
-class AppendSink {
+// Writes into a buffer the SizeSink pass has sized.
+class PointerSink {
  public:
-  explicit AppendSink(std::string& out) : out_(out) {}
+  explicit PointerSink(char* out) : p_(out) {}
   void Varint(std::uint64_t value) {
-    char bytes[10];
-    std::size_t n = 0;
     while (value >= 0x80) {
-      bytes[n++] = static_cast<char>(value | 0x80);
+      *p_++ = static_cast<char>(value | 0x80);
       value >>= 7;
     }
-    bytes[n++] = static_cast<char>(value);
-    out_.append(bytes, n);
-  }
-  void Tag(int field, std::uint32_t wire_type) {
-    Varint((static_cast<std::uint64_t>(field) << 3) | wire_type);
+    *p_++ = static_cast<char>(value);
   }
   bool Number(int field, std::uint64_t value) {
     if (value == 0) return true;
-    Tag(field, kVarintWire);
+    Varint((static_cast<std::uint64_t>(field) << 3) | kVarintWire);
     Varint(value);
     return true;
   }
   bool Text(int field, const std::string& text) {
     if (text.empty()) return true;
-    Tag(field, kLengthWire);
+    Varint((static_cast<std::uint64_t>(field) << 3) | kLengthWire);
     Varint(text.size());
-    out_.append(text);
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
     return true;
   }
   bool Nested(int field, std::size_t nested_size) {
-    Tag(field, kLengthWire);
+    Varint((static_cast<std::uint64_t>(field) << 3) | kLengthWire);
     Varint(nested_size);
     return true;
   }
+  const char* position() const { return p_; }
 
  private:
-  std::string& out_;
+  char* p_;
 };
 
 // int32 and enum values go on the wire sign-extended to 64 bits, as Protobuf writes them.
@@ -140,8 +140,11 @@ bool EncodePayload(const v1::RequestFailed& m, Sink& sink) {
          (!m.has_usage() || EncodeUsageField(9, m.usage(), sink));
 }
 
-bool HasUnknownFields(const google::protobuf::Message& message) {
-  return !message.GetReflection()->GetUnknownFields(message).empty();
+// Reflection is looked up once: GetReflection() on each call costs a descriptor check.
+template <typename Message>
+bool HasUnknownFields(const Message& message) {
+  static const google::protobuf::Reflection* const reflection = Message::GetReflection();
+  return !reflection->GetUnknownFields(message).empty();
 }
 template <typename Payload>
 bool HasUnknownFieldsWithUsage(const Payload& payload) {
@@ -151,23 +154,36 @@ bool HasUnknownFieldsWithUsage(const v1::RequestPlanned& payload) {
   return HasUnknownFields(payload);
 }
 
+// The envelope's fields (numbers 1-5), which precede the payload's (11 and up).
+template <typename Sink>
+bool EncodeEnvelope(const v1::Event& event, Sink& sink) {
+  return sink.Number(v1::Event::kSeqFieldNumber, event.seq()) &&
+         sink.Text(v1::Event::kRunIdFieldNumber, event.run_id()) &&
+         sink.Number(v1::Event::kRecordedAtUnixUsFieldNumber,
+                     Signed(event.recorded_at_unix_us())) &&
+         sink.Number(v1::Event::kReaderMayIgnoreFieldNumber, event.reader_may_ignore() ? 1 : 0) &&
+         sink.Number(v1::Event::kBlobBytesFieldNumber, event.blob_bytes());
+}
+
 template <typename Payload>
 bool EncodeEvent(const v1::Event& event, int payload_field, const Payload& payload,
                  std::string& out) {
-  if (HasUnknownFields(event) || HasUnknownFieldsWithUsage(payload) || !IsAscii(event.run_id())) {
+  if (HasUnknownFields(event) || HasUnknownFieldsWithUsage(payload)) return false;
+  SizeSink envelope_size;
+  SizeSink payload_size;
+  if (!EncodeEnvelope(event, envelope_size) || !EncodePayload(payload, payload_size)) {
     return false;
   }
-  SizeSink payload_size;
-  if (!EncodePayload(payload, payload_size)) return false;
-  out.clear();
-  AppendSink sink(out);
-  sink.Number(v1::Event::kSeqFieldNumber, event.seq());
-  sink.Text(v1::Event::kRunIdFieldNumber, event.run_id());
-  sink.Number(v1::Event::kRecordedAtUnixUsFieldNumber, Signed(event.recorded_at_unix_us()));
-  sink.Number(v1::Event::kReaderMayIgnoreFieldNumber, event.reader_may_ignore() ? 1 : 0);
-  sink.Number(v1::Event::kBlobBytesFieldNumber, event.blob_bytes());
+  const std::size_t payload_tag =
+      VarintSize((static_cast<std::uint64_t>(payload_field) << 3) | kLengthWire);
+  const std::size_t total =
+      envelope_size.size() + payload_tag + VarintSize(payload_size.size()) + payload_size.size();
+  out.resize(total);
+  PointerSink sink(out.data());
+  EncodeEnvelope(event, sink);
   sink.Nested(payload_field, payload_size.size());
-  return EncodePayload(payload, sink);
+  EncodePayload(payload, sink);
+  return sink.position() == out.data() + total;
 }
 
 }  // namespace
