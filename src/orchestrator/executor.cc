@@ -128,7 +128,8 @@ base::Status Executor::Commit(std::vector<store::PendingEvent>& events,
     BATCHLOG_RETURN_IF_ERROR(
         replayer_.Apply(pending.event).WithContext("folding the event just appended"));
   }
-  events.clear();
+  events = std::move(step.events);
+  event_pool_.Recycle(events);
   return base::Status::Ok();
 }
 
@@ -169,7 +170,7 @@ base::Status Executor::Do(const PlanRequests& command) {
   const replay::RunState& state = deps_.projections->run_state;
   std::vector<store::PendingEvent> step;
   auto add = [&](NewRequest request) -> base::Status {
-    store::PendingEvent& pending = step.emplace_back();
+    store::PendingEvent& pending = event_pool_.Add(step, v1::Event::kRequestPlanned);
     v1::RequestPlanned* planned = pending.event.mutable_request_planned();
     planned->set_workflow(policy.workflow);
     planned->set_stage(policy.stage);
@@ -694,10 +695,11 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
           }
           seen[request] = true;
           const std::uint16_t attempt = lc.requests.attempt[request];
-          store::PendingEvent& pending = step.emplace_back();
-          pending.blob.assign(line.body);
           const std::optional<providers::Classification> failure =
               classifier.ClassifyResult(provider->kind(), line);
+          store::PendingEvent& pending = event_pool_.Add(
+              step, failure ? v1::Event::kRequestFailed : v1::Event::kRequestSucceeded);
+          pending.blob.assign(line.body);
           if (!failure) {
             v1::RequestSucceeded* ok = pending.event.mutable_request_succeeded();
             ok->set_batch_key(batch_key);

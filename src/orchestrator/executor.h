@@ -31,6 +31,7 @@
 #include "src/base/status.h"
 #include "src/orchestrator/command.h"
 #include "src/orchestrator/decide.h"
+#include "src/orchestrator/pending_event_pool.h"
 #include "src/orchestrator/request_factory.h"
 #include "src/orchestrator/stage_policy.h"
 #include "src/providers/batch_provider.h"
@@ -122,12 +123,13 @@ class Executor {
   ExecutorDeps deps_;
   replay::Replayer replayer_;
   SessionFacts session_;
-  std::string operator_stop_;  // see TakeOperatorStop
+  std::string operator_stop_;                                      // see TakeOperatorStop
   std::map<std::uint32_t, double> poll_interval_s_;                // by batch
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
   std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff
   std::map<std::uint32_t, providers::BatchInfo> candidates_;  // by batch: awaiting verification
   std::vector<std::string> rejected_candidates_;  // provider batch ids refused this session
+  PendingEventPool event_pool_;  // the events of appended steps, reused by the next ones
 };
 
 }  // namespace batchlog::orchestrator
