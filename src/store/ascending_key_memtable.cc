@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
@@ -21,6 +22,37 @@ using rocksdb::MemTableRep;
 using KeyComparator = rocksdb::MemTableRep::KeyComparator;
 
 std::atomic<std::uint64_t> moved_to_skip_list{0};
+std::atomic<std::uint64_t> generic_gets{0};
+
+// RocksDB's LookupKey (db/dbformat.h) is not public API, and MemTableRep's generic Get
+// leaks the iterator it makes (7.8.3). Since leveldb, a LookupKey starts with three
+// pointers: the memtable key (varint32 length + internal key), the internal key, and the
+// end; a key under 200 bytes lives in the object's own buffer right after them. They are
+// read only when they describe exactly that: a well-formed key inside the object.
+bool InternalKeyOf(const rocksdb::LookupKey& lookup, rocksdb::Slice* internal_key) {
+  const char* pointers[3];
+  std::memcpy(pointers, &lookup, sizeof(pointers));
+  const char* start = pointers[0];
+  const char* key = pointers[1];
+  const char* end = pointers[2];
+  const char* inline_buffer = reinterpret_cast<const char*>(&lookup) + sizeof(pointers);
+  if (start != inline_buffer) return false;
+  // The varint32 length, within the first 5 bytes of the buffer, must end at `key` and
+  // equal the key's size (an internal key: user key + 8-byte tag).
+  std::uint32_t length = 0;
+  const char* p = start;
+  for (int shift = 0; shift <= 28 && p < start + 5; shift += 7) {
+    const auto byte = static_cast<unsigned char>(*p++);
+    length |= static_cast<std::uint32_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) {
+      if (p != key || length < 8 || length > 200) return false;
+      if (end != key + length) return false;
+      *internal_key = rocksdb::Slice(key, length);
+      return true;
+    }
+  }
+  return false;
+}
 
 // Entry pointers in insertion order, in fixed-size chunks that never move: readers on other
 // threads index them while the one writer appends. The writer fills a slot (and its chunk)
@@ -101,6 +133,24 @@ class AscendingKeyRep final : public MemTableRep {
       }
     }
     return false;
+  }
+
+  void Get(const rocksdb::LookupKey& lookup, void* callback_args,
+           bool (*callback)(void* arg, const char* entry)) override {
+    if (degraded_.load(std::memory_order_acquire)) {
+      fallback_->Get(lookup, callback_args, callback);
+      return;
+    }
+    rocksdb::Slice internal_key;
+    if (!InternalKeyOf(lookup, &internal_key)) {
+      generic_gets.fetch_add(1, std::memory_order_relaxed);
+      MemTableRep::Get(lookup, callback_args, callback);
+      return;
+    }
+    const std::size_t n = entries_.size();
+    for (std::size_t i = LowerBound(internal_key, n); i < n; ++i) {
+      if (!callback(callback_args, entries_.at(i))) break;
+    }
   }
 
   void MarkReadOnly() override { fallback_->MarkReadOnly(); }
@@ -291,6 +341,10 @@ void RegisterOnce() {
 }
 
 }  // namespace
+
+std::uint64_t AscendingKeyMemTableGenericGets() {
+  return generic_gets.load(std::memory_order_relaxed);
+}
 
 std::uint64_t AscendingKeyMemTablesMovedToSkipList() {
   return moved_to_skip_list.load(std::memory_order_relaxed);
