@@ -80,12 +80,14 @@ bool ParsePayload(std::string_view bytes, const FieldTable& fields, HotEvent& ho
   return true;
 }
 
-// Sets a string field, reusing its capacity. An empty value into an empty field allocates
-// nothing (mutable_*() would allocate a string for a field at its default).
+// Sets a string field, reusing its capacity. A value equal to the field's (the workflow,
+// stage, model or batch key of the previous event of the same type, mostly) is left in
+// place; an empty value into an empty field allocates nothing (mutable_*() would allocate
+// a string for a field at its default).
 template <typename Message>
 void SetText(Message* message, const std::string& (Message::*get)() const,
              std::string* (Message::*mutate)(), std::string_view value) {
-  if (value.empty() && (message->*get)().empty()) return;
+  if (std::string_view((message->*get)()) == value) return;
   (message->*mutate)()->assign(value.data(), value.size());
 }
 
