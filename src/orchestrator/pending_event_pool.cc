@@ -1,7 +1,5 @@
 #include "src/orchestrator/pending_event_pool.h"
 
-#include <google/protobuf/message.h>
-
 #include <utility>
 
 namespace batchlog::orchestrator {
@@ -12,33 +10,37 @@ namespace v1 = events::v1;
 // A blob buffer grown past this (a large answer) is released rather than kept.
 constexpr std::size_t kBlobCapacityKept = 64 * 1024;
 
-bool HasUnknownFields(const google::protobuf::Message& message) {
-  return !message.GetReflection()->GetUnknownFields(message).empty();
+// Empties `pending` as a fresh PendingEvent is (every envelope field, unknown fields too),
+// keeping the payload message of the three event types the loops build, cleared, its
+// strings keeping their capacity.
+template <typename Payload>
+void ClearKeeping(v1::Event& event, Payload* (v1::Event::*release)(),
+                  void (v1::Event::*set_allocated)(Payload*)) {
+  Payload* payload = (event.*release)();
+  payload->Clear();
+  event.Clear();
+  (event.*set_allocated)(payload);
 }
 
-// Empties `pending` as a fresh PendingEvent is, keeping the payload message of the three
-// event types the loops build (cleared, its strings keeping their capacity).
 void Reset(store::PendingEvent& pending) {
   v1::Event& event = pending.event;
   switch (event.payload_case()) {
     case v1::Event::kRequestPlanned:
-      event.mutable_request_planned()->Clear();
+      ClearKeeping(event, &v1::Event::release_request_planned,
+                   &v1::Event::set_allocated_request_planned);
       break;
     case v1::Event::kRequestSucceeded:
-      event.mutable_request_succeeded()->Clear();
+      ClearKeeping(event, &v1::Event::release_request_succeeded,
+                   &v1::Event::set_allocated_request_succeeded);
       break;
     case v1::Event::kRequestFailed:
-      event.mutable_request_failed()->Clear();
+      ClearKeeping(event, &v1::Event::release_request_failed,
+                   &v1::Event::set_allocated_request_failed);
       break;
     default:
-      event.clear_payload();
+      event.Clear();
       break;
   }
-  event.clear_seq();
-  event.clear_run_id();
-  event.clear_recorded_at_unix_us();
-  event.clear_reader_may_ignore();
-  event.clear_blob_bytes();
   pending.blob.clear();
 }
 
@@ -72,9 +74,6 @@ void PendingEventPool::Recycle(std::vector<store::PendingEvent>& step) {
   for (store::PendingEvent& pending : step) {
     std::vector<store::PendingEvent>& spare = spare_[KindOf(pending.event.payload_case())];
     if (spare.size() >= kMaxKept) continue;
-    // An event read from elsewhere may carry fields this build does not know; a kept
-    // message would carry them into the next event.
-    if (HasUnknownFields(pending.event)) continue;
     if (pending.blob.capacity() > kBlobCapacityKept) pending.blob = std::string();
     Reset(pending);
     spare.push_back(std::move(pending));

@@ -24,7 +24,7 @@ class PendingEventPool {
                            events::v1::Event::PayloadCase payload);
 
   // Takes back every event of `step` (which has been appended), leaving `step` empty. At
-  // most `kMaxKept` are kept.
+  // most `kMaxKept` per payload type are kept, cleared of every field (unknown ones too).
   void Recycle(std::vector<store::PendingEvent>& step);
 
   // Per payload type kept.

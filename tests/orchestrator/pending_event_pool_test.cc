@@ -88,16 +88,26 @@ TEST_CASE("the pool reuses the payload message and the strings' capacity", "[orc
   CHECK(again.event.request_succeeded().custom_id().capacity() >= custom_id_size);
 }
 
-TEST_CASE("the pool keeps no event carrying unknown fields, and at most kMaxKept",
-          "[orchestrator]") {
+TEST_CASE(
+    "a recycled event keeps no field it carried, unknown ones included, and at most "
+    "kMaxKept per type are kept",
+    "[orchestrator]") {
   PendingEventPool pool;
   std::vector<store::PendingEvent> step(1);
-  // Field 99 (length-delimited, empty): unknown to this build.
-  REQUIRE(step[0].event.ParseFromString(std::string("\x9a\x06\x00", 3)));
+  // A RequestPlanned with a custom_id, an unknown envelope field (99, empty bytes) and an
+  // unknown payload field (15, varint 1).
+  std::string payload = "\x1a\x02p1";  // custom_id "p1"
+  payload += std::string("\x78\x01", 2);
+  std::string bytes = std::string("\x5a") + static_cast<char>(payload.size()) + payload;
+  bytes += std::string("\x9a\x06\x00", 3);
+  REQUIRE(step[0].event.ParseFromString(bytes));
+  REQUIRE(step[0].event.has_request_planned());
   pool.Recycle(step);
   std::vector<store::PendingEvent> next;
-  store::PendingEvent& pending = pool.Add(next, v1::Event::kRunCompleted);
-  CHECK(pending.event.ByteSizeLong() == 0);
+  store::PendingEvent& pending = pool.Add(next, v1::Event::kRequestPlanned);
+  CHECK(pending.event.has_request_planned());  // the payload object was kept...
+  // ...and nothing else: an empty request_planned is tag and length, two bytes.
+  CHECK(pending.event.ByteSizeLong() == 2);
 
   std::vector<store::PendingEvent> many(PendingEventPool::kMaxKept + 5);
   for (store::PendingEvent& event : many) event.event.mutable_request_planned();
