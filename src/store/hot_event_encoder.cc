@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 
 #include <google/protobuf/message.h>
 
@@ -24,19 +23,6 @@ std::size_t VarintSize(std::uint64_t value) {
   return size;
 }
 
-bool IsAscii(std::string_view text) {
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text.data() + i, 8);
-    if ((word & 0x8080808080808080ULL) != 0) return false;
-  }
-  for (; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0x80) != 0) return false;
-  }
-  return true;
-}
-
 // The encoders below run twice: once with a SizeSink (the event is sized, and its
 // payload's length prefix written, before any byte) and once with a PointerSink. Field
 // numbers are below 16 except the payload's: one-byte tags. Proto3 implicit presence:
@@ -49,7 +35,7 @@ class SizeSink {
   }
   bool Text(int /*field*/, const std::string& text) {
     if (text.empty()) return true;
-    if (!IsAscii(text)) return false;
+    if (!IsAsciiText(text)) return false;
     size_ += 1 + VarintSize(text.size()) + text.size();
     return true;
   }

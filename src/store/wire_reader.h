@@ -1,7 +1,7 @@
 // WireReader: a forward reader over the bytes of one Protobuf message, for the decoders of
 // the replay path (src/store/event_decoder.h, hot_event_decoder.h) that walk fields without
-// Protobuf's parser. Every read fails (returns false) on malformed input; it never reads past
-// the bytes it was given.
+// Protobuf's parser; its wire types and ASCII check also serve hot_event_encoder.h. Every read
+// fails (returns false) on malformed input; it never reads past the bytes it was given.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +15,20 @@ inline constexpr std::uint32_t kVarintWire = 0;
 inline constexpr std::uint32_t kFixed64Wire = 1;
 inline constexpr std::uint32_t kLengthWire = 2;
 inline constexpr std::uint32_t kFixed32Wire = 5;
+
+// True when every byte of `text` is ASCII (so valid UTF-8), checked eight bytes at a time.
+inline bool IsAsciiText(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  std::uint64_t high = 0;
+  for (; end - p >= 8; p += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, 8);
+    high |= word;
+  }
+  for (; p < end; ++p) high |= static_cast<std::uint8_t>(*p);
+  return (high & 0x8080808080808080ull) == 0;
+}
 
 // A forward reader over one message's bytes; every read fails on malformed input.
 class WireReader {
@@ -61,19 +75,7 @@ class WireReader {
 
   // Bytes that are ASCII text: valid UTF-8 as Protobuf requires of a string field, and
   // checked eight bytes at a time. Other text goes to the generic parser, which validates it.
-  bool Text(std::string_view& value) {
-    if (!Bytes(value)) return false;
-    const char* p = value.data();
-    const char* end = p + value.size();
-    std::uint64_t high = 0;
-    for (; end - p >= 8; p += 8) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, p, 8);
-      high |= word;
-    }
-    for (; p < end; ++p) high |= static_cast<std::uint8_t>(*p);
-    return (high & 0x8080808080808080ull) == 0;
-  }
+  bool Text(std::string_view& value) { return Bytes(value) && IsAsciiText(value); }
 
   // Passes over a field's value of `wire_type`; false for a group or an unknown wire type.
   bool Skip(std::uint32_t wire_type) {

@@ -207,6 +207,11 @@ TEST_CASE("an ascending-key memtable reads like a skip list for any order of wri
 
   Model model;
   std::uint64_t next_key = 1;
+  // A key the model holds, at random (the model is not empty).
+  const auto existing_key = [&] {
+    auto it = model.lower_bound(random() % next_key);
+    return it == model.end() ? model.begin() : it;
+  };
   const auto write_some = [&](int operations) {
     rocksdb::WriteBatch batch;
     for (int i = 0; i < operations; ++i) {
@@ -217,13 +222,11 @@ TEST_CASE("an ascending-key memtable reads like a skip list for any order of wri
         REQUIRE(batch.Put(database.cf(), Key(next_key), value).ok());
         model[next_key] = value;
       } else if (kind <= 7) {  // rewrite an existing key
-        auto it = model.lower_bound(random() % next_key);
-        if (it == model.end()) it = model.begin();
+        const auto it = existing_key();
         it->second = "rewritten-" + std::to_string(random());
         REQUIRE(batch.Put(database.cf(), Key(it->first), it->second).ok());
       } else if (kind <= 8) {  // delete one
-        auto it = model.lower_bound(random() % next_key);
-        if (it == model.end()) it = model.begin();
+        const auto it = existing_key();
         REQUIRE(batch.Delete(database.cf(), Key(it->first)).ok());
         model.erase(it);
       } else {  // a smaller key never written (the holes)
