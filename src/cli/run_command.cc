@@ -38,13 +38,18 @@ void AddResumeCommand(CLI::App& app, CliContext& context) {
       "resume", "Continue a stopped or crashed run from its log (a finished run is left as is)");
   struct Options {
     std::string run_id;
+    bool recover_damaged_wal = false;
     RunOptions run;
   };
   auto options = std::make_shared<Options>();
   command->add_option("RUN_ID", options->run_id, "The run")->required();
+  command->add_flag("--recover-damaged-wal", options->recover_damaged_wal,
+                    "Resume a run whose write-ahead log is damaged in the middle, DROPPING every "
+                    "event after the damage (see docs/operations.md; copy the run folder first)");
   AddRunOptions(*command, options->run);
   command->callback([&context, options] {
-    const orchestrator::RunRequest request = PrepareRun(context, options->run);
+    orchestrator::RunRequest request = PrepareRun(context, options->run);
+    request.store_options.recover_damaged_wal = options->recover_damaged_wal;
     context.exit_code =
         FinishRun(orchestrator::ResumeRun(options->run_id, request), options->run, context);
   });

@@ -23,6 +23,7 @@
 #include "src/store/ascending_key_memtable.h"
 #include "src/store/key_format.h"
 #include "src/store/rocksdb_status.h"
+#include "src/store/wal_damage_scanner.h"
 
 namespace batchlog::store {
 
@@ -184,6 +185,26 @@ void RemoveStaleSecondaryDirs(const fs::path& parent) {
   }
 }
 
+// "the write-ahead log 000012.log is damaged at byte 4123 (after seq 56), before intact
+// acknowledged steps (seqs 57..80) that opening it would silently drop: ..." One line,
+// with what to do.
+std::string DescribeWalDamage(const WalDamage& damage) {
+  std::string text =
+      "the write-ahead log " + damage.file + " is damaged at byte " + std::to_string(damage.offset);
+  if (damage.last_seq_before != 0) {
+    text += " (after seq " + std::to_string(damage.last_seq_before) + ")";
+  }
+  text += ", before intact acknowledged steps";
+  if (damage.first_seq_after != 0) {
+    text += " (seqs " + std::to_string(damage.first_seq_after) + ".." +
+            std::to_string(damage.last_seq_after) + ")";
+  }
+  text +=
+      " that opening it would silently drop: copy the run folder away and see "
+      "docs/operations.md, \"Damaged WAL, not at its tail\"";
+  return text;
+}
+
 }  // namespace
 
 base::Result<std::unique_ptr<RunDatabase>> RunDatabase::Create(const fs::path& log_dir,
@@ -205,36 +226,66 @@ base::Result<std::unique_ptr<RunDatabase>> RunDatabase::OpenImpl(
 
   rocksdb::DBOptions db_options = MakeDbOptions(mode, create, options.env);
   if (mode == OpenMode::kReadWrite && !create) {
-    db_options.avoid_flush_during_recovery = WalBytes(log_dir) <= kWalBytesKeptInMemtables;
+    // An operator's recovery of a damaged WAL flushes what it kept, retiring that WAL: left
+    // in place it would be refused again by the next open.
+    db_options.avoid_flush_during_recovery =
+        !options.recover_damaged_wal && WalBytes(log_dir) <= kWalBytesKeptInMemtables;
   }
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = MakeColumnFamilies();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status status;
-  switch (mode) {
-    case OpenMode::kReadWrite:
-      status = rocksdb::DB::Open(db_options, log_dir.string(), families, &handles, &db);
-      break;
-    case OpenMode::kReadOnly:
-      status = rocksdb::DB::OpenForReadOnly(db_options, log_dir.string(), families, &handles, &db,
+  OpenMode opened_mode = mode;
+  const auto open = [&]() -> rocksdb::Status {
+    handles.clear();
+    switch (opened_mode) {
+      case OpenMode::kReadWrite:
+        return rocksdb::DB::Open(db_options, log_dir.string(), families, &handles, &db);
+      case OpenMode::kReadOnly:
+        return rocksdb::DB::OpenForReadOnly(db_options, log_dir.string(), families, &handles, &db,
                                             /*error_if_wal_file_exists=*/false);
-      break;
-    case OpenMode::kSecondary: {
-      const fs::path parent = log_dir.parent_path() / kf::kSecondaryDirName;
-      RemoveStaleSecondaryDirs(parent);
-      run->secondary_dir_ =
-          parent / (std::to_string(::getpid()) + "-" + std::to_string(secondary_counter++));
-      std::error_code ec;
-      fs::create_directories(run->secondary_dir_, ec);
-      if (ec) {
-        return base::InternalError(run->context_ + ": cannot create secondary directory " +
-                                   run->secondary_dir_.string() + ": " + ec.message());
-      }
-      status = rocksdb::DB::OpenAsSecondary(db_options, log_dir.string(),
+      case OpenMode::kSecondary:
+        return rocksdb::DB::OpenAsSecondary(db_options, log_dir.string(),
                                             run->secondary_dir_.string(), families, &handles, &db);
-      break;
+    }
+    return rocksdb::Status::InvalidArgument("unknown open mode");
+  };
+  if (mode == OpenMode::kSecondary) {
+    const fs::path parent = log_dir.parent_path() / kf::kSecondaryDirName;
+    RemoveStaleSecondaryDirs(parent);
+    run->secondary_dir_ =
+        parent / (std::to_string(::getpid()) + "-" + std::to_string(secondary_counter++));
+    std::error_code ec;
+    fs::create_directories(run->secondary_dir_, ec);
+    if (ec) {
+      return base::InternalError(run->context_ + ": cannot create secondary directory " +
+                                 run->secondary_dir_.string() + ": " + ec.message());
     }
   }
+  // Point-in-time recovery cannot tell a torn tail from damage followed by acknowledged
+  // writes (it drops both), so a writer or reader first opens accepting only an incomplete
+  // last write (a secondary's recovery already fails on any damage); on corruption the
+  // scanner decides (wal_damage_scanner.h).
+  const bool checks_wal = !create && !options.recover_damaged_wal;
+  if (checks_wal && mode != OpenMode::kSecondary) {
+    db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  }
+  rocksdb::Status status = open();
+  if (checks_wal && status.IsCorruption()) {
+    BATCHLOG_ASSIGN_OR_RETURN(const WalScan scan, ScanWalForDamage(log_dir, kEventsColumnFamilyId));
+    if (scan.damaged && scan.damage.intact_writes_after) {
+      return base::DataLossError(run->context_ + ": " + DescribeWalDamage(scan.damage));
+    }
+    // Only the tail is damaged (a write cut short): recover up to the last whole write. A
+    // writer also flushes what it recovered, so the damaged WAL is retired with this open
+    // instead of being scanned again by every later one. A secondary cannot recover in this
+    // mode; a read-only instance reads the same (no writer has recovered the run yet, or
+    // the damaged WAL would be gone).
+    db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    db_options.avoid_flush_during_recovery = false;
+    if (opened_mode == OpenMode::kSecondary) opened_mode = OpenMode::kReadOnly;
+    status = open();
+  }
+  run->mode_ = opened_mode;
   if (!status.ok()) {
     if (mode == OpenMode::kReadWrite && IsLockHeldError(status)) {
       const char* holder =

@@ -32,18 +32,29 @@ struct RunDatabaseOptions {
   std::filesystem::path store_root;
   // The RocksDB environment (fault injection in tests); nullptr = rocksdb::Env::Default().
   rocksdb::Env* env = nullptr;
+  // Opens a write-ahead log damaged in the middle by point-in-time recovery, dropping the
+  // acknowledged writes after the damage, instead of failing with DataLoss. Only on an
+  // operator's explicit request (`batchlog resume --recover-damaged-wal`).
+  bool recover_damaged_wal = false;
 };
 
 class RunDatabase {
  public:
+  // RocksDB numbers column families in creation order (run_database.cc, MakeColumnFamilies):
+  // default 0, events 1. The WAL names column families by number (wal_damage_scanner.h).
+  static constexpr std::uint32_t kEventsColumnFamilyId = 1;
+
   // Creates a new, empty database at `log_dir` (which must not hold one) and opens it
   // read-write. Does not write the meta column family: the caller does.
   static base::Result<std::unique_ptr<RunDatabase>> Create(const std::filesystem::path& log_dir,
                                                            const RunDatabaseOptions& options);
   // Opens an existing database. kReadWrite takes RocksDB's LOCK: when another handle holds
   // it the error is kFailedPrecondition "run 'r1' is already open for writing by another
-  // process (store /x)". kSecondary uses a private scratch directory under the run's
-  // secondary/ folder, removed on close.
+  // process (store /x)". Every mode recovers a torn or damaged WAL tail to the last whole
+  // write (a secondary that cannot is opened kReadOnly instead: see mode()), and refuses a WAL
+  // damaged before intact writes with kDataLoss naming the file, the byte and the seqs
+  // (unless options.recover_damaged_wal). kSecondary uses a private scratch directory under the
+  // run's secondary/ folder, removed on close.
   static base::Result<std::unique_ptr<RunDatabase>> Open(const std::filesystem::path& log_dir,
                                                          OpenMode mode,
                                                          const RunDatabaseOptions& options);

@@ -334,7 +334,8 @@ base::Result<std::unique_ptr<EventLog>> Store::OpenRun(std::string_view run_id,
     return base::DataLossError("run '" + std::string(run_id) + "' (store " + root_.string() +
                                ") has no log directory " + log_dir.string());
   }
-  RunDatabaseOptions db_options{std::string(run_id), root_, options_.env};
+  RunDatabaseOptions db_options{std::string(run_id), root_, options_.env,
+                                options_.recover_damaged_wal};
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunDatabase> database,
                             RunDatabase::Open(log_dir, mode, db_options));
   BATCHLOG_RETURN_IF_ERROR(CheckRunMeta(*database, root_));

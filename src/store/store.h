@@ -54,6 +54,9 @@ struct StoreOptions {
   // wrapper in tests. nullptr (default) = rocksdb::Env::Default(). Must outlive every
   // EventLog opened through the store.
   rocksdb::Env* env = nullptr;
+  // See RunDatabaseOptions::recover_damaged_wal: an operator's explicit choice to open a run
+  // whose write-ahead log is damaged in the middle, dropping what follows the damage.
+  bool recover_damaged_wal = false;
 };
 
 class Store {

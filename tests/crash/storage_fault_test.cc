@@ -24,6 +24,7 @@
 #include "src/orchestrator/run_session.h"
 #include "tests/crash/crash_harness.h"
 #include "tests/store/wal_fault_env.h"
+#include "tests/support/files.h"
 
 namespace batchlog::crash {
 namespace {
@@ -150,6 +151,62 @@ TEST_CASE("a torn WAL tail recovers to the last complete step and the run resume
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
   CheckAgainstOracle(harness, scenario);
+}
+
+// --- a WAL damaged in the middle -------------------------------------------------------------
+
+TEST_CASE("a WAL damaged before acknowledged steps is refused by every command until the "
+          "operator accepts the loss",
+          "[crash][storage]") {
+  const Scenario& scenario = OpenAiThenAnthropic();
+  CrashHarness harness(scenario, "walmid");
+  REQUIRE(harness.Run("after-batch-submitted:3").exit_code == kKilledExit);
+  const std::uint64_t seq_before = harness.ReadLog().last_seq;
+  const std::filesystem::path wal = NewestWal(LogDir(harness));
+  const std::uintmax_t wal_bytes = std::filesystem::file_size(wal);
+  INFO("WAL " << wal.filename().string() << ", " << wal_bytes << " bytes, last seq " << seq_before);
+  // A flipped bit half-way through the WAL (one block: no padding there): the steps after
+  // the damaged one are whole and were acknowledged.
+  REQUIRE(wal_bytes > 1000);
+  REQUIRE(wal_bytes < 32768);
+  {
+    const auto middle = static_cast<std::streamoff>(wal_bytes / 2);
+    std::fstream file(wal, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekg(middle);
+    const char byte = static_cast<char>(file.get());
+    file.seekp(middle);
+    file.put(static_cast<char>(byte ^ 0x01));
+  }
+  const std::string damaged = batchlog::testing::ReadFileText(wal);
+
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"verify", harness.run_id()},
+        std::vector<std::string>{"manifest", harness.run_id()},
+        std::vector<std::string>{"events", harness.run_id()}, harness.ResumeArgs()}) {
+    const ChildResult refused = harness.Batchlog(args);
+    INFO(args[0] << ": exit " << refused.exit_code << ", stderr " << refused.err);
+    CHECK(refused.exit_code == 4);
+    CHECK(refused.out.empty());
+    CHECK(refused.err.find("crash-run") != std::string::npos);
+    CHECK(refused.err.find(wal.filename().string()) != std::string::npos);
+    CHECK(refused.err.find("--recover-damaged-wal") == std::string::npos);  // docs, not a nudge
+  }
+  // Nothing was changed by the refusals.
+  CHECK(batchlog::testing::ReadFileText(wal) == damaged);
+
+  // The operator accepts the loss: the log is cut before the damaged step and the run goes on
+  // to the end from there; afterwards every command works without the flag.
+  std::vector<std::string> accept = harness.ResumeArgs();
+  accept.push_back("--recover-damaged-wal");
+  const ChildResult recovered = harness.Batchlog(accept);
+  INFO(recovered.err);
+  REQUIRE(recovered.exit_code == 0);
+  const CrashHarness::LogFacts facts = harness.ReadLog();
+  CHECK(facts.dense);
+  CHECK(facts.status == "completed");
+  const ChildResult verify = harness.Batchlog({"verify", harness.run_id()});
+  INFO(verify.out << verify.err);
+  CHECK(verify.exit_code == 0);
 }
 
 // --- corruption inside acknowledged data ----------------------------------------------------

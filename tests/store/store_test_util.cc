@@ -80,14 +80,14 @@ Store MustOpen(const std::filesystem::path& root) {
   return std::move(store).value();
 }
 
-RawRunDatabase::RawRunDatabase(const std::filesystem::path& log_dir) {
+RawRunDatabase::RawRunDatabase(const std::filesystem::path& log_dir,
+                               const rocksdb::DBOptions& options) {
   std::vector<std::string> names;
-  rocksdb::Status status =
-      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log_dir.string(), &names);
+  rocksdb::Status status = rocksdb::DB::ListColumnFamilies(options, log_dir.string(), &names);
   REQUIRE(status.ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  status = rocksdb::DB::Open(rocksdb::DBOptions(), log_dir.string(), families, &handles_, &db_);
+  status = rocksdb::DB::Open(options, log_dir.string(), families, &handles_, &db_);
   INFO(status.ToString());
   REQUIRE(status.ok());
 }

@@ -48,7 +48,8 @@ std::string Hex(std::string_view bytes);
 // store, so tests can overwrite or delete keys. Close it before opening the run again.
 class RawRunDatabase {
  public:
-  explicit RawRunDatabase(const std::filesystem::path& log_dir);
+  explicit RawRunDatabase(const std::filesystem::path& log_dir,
+                          const rocksdb::DBOptions& options = rocksdb::DBOptions());
   ~RawRunDatabase();
   RawRunDatabase(const RawRunDatabase&) = delete;
   RawRunDatabase& operator=(const RawRunDatabase&) = delete;
