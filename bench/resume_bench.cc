@@ -10,6 +10,9 @@
 //   decide the first Decide over the replayed state
 // and, separately, reading the workflow's 1M-line dataset (resume re-reads it to build
 // later requests). Plain main; prints a Markdown table (bench/README.md, "Resume").
+// BATCHLOG_BENCH_STORE=DIR keeps the killed runs in DIR and, when DIR already holds them,
+// resumes those instead of writing them again (to profile the resume alone);
+// BATCHLOG_BENCH_SNAPSHOTS_ONLY=1 skips the configuration without snapshots.
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +82,20 @@ Written WriteKilledRun(const std::filesystem::path& root, std::uint32_t requests
   retry->set_jitter_factor(1);
   writer.Flush();
   written.events = log->last_seq();
+  return written;
+}
+
+// The facts of a killed run written by an earlier invocation (BATCHLOG_BENCH_STORE).
+Written ReadWritten(const std::filesystem::path& root) {
+  auto store = store::Store::Open(root, false);
+  if (!store.ok()) SyntheticRunWriter::Die(store.status());
+  auto log = store->OpenRun("resume-bench", store::OpenMode::kReadOnly);
+  if (!log.ok()) SyntheticRunWriter::Die(log.status());
+  Written written;
+  written.events = (*log)->last_seq();
+  auto snapshot = (*log)->LatestSnapshot(written.events);
+  if (!snapshot.ok()) SyntheticRunWriter::Die(snapshot.status());
+  if (snapshot->has_value()) written.snapshot_seq = (*snapshot)->seq;
   return written;
 }
 
@@ -185,6 +202,8 @@ int main() {
   using namespace batchlog::bench;
   const std::uint32_t requests = BenchRequests();
   testing::TempDir dir("batchlog-resume-bench");
+  const char* kept_store = std::getenv("BATCHLOG_BENCH_STORE");
+  const char* snapshots_only = std::getenv("BATCHLOG_BENCH_SNAPSHOTS_ONLY");
   std::printf(
       "| %u requests, killed mid-stage | events | open s | replay s | first decide s "
       "| to first decision s |\n",
@@ -193,8 +212,13 @@ int main() {
   std::string parts;
   const int repeat = ResumeRepeat();
   for (const bool snapshots : {true, false}) {
-    const std::filesystem::path root = dir.path() / (snapshots ? "with" : "without");
-    const Written written = WriteKilledRun(root, requests, snapshots);
+    if (!snapshots && snapshots_only != nullptr && std::string(snapshots_only) == "1") break;
+    const std::filesystem::path root = (kept_store != nullptr ? std::filesystem::path(kept_store)
+                                                              : dir.path()) /
+                                       (snapshots ? "with" : "without");
+    const Written written = kept_store != nullptr && std::filesystem::exists(root)
+                                ? ReadWritten(root)
+                                : WriteKilledRun(root, requests, snapshots);
     // Every repetition resumes a fresh copy of the killed store (a reopen changes the store:
     // recovery writes a new MANIFEST and WAL), copied before its clock starts.
     std::vector<Timing> timings;

@@ -1,7 +1,9 @@
 #include "replay/snapshot_codec.h"
 
 #include <cstring>
+#include <future>
 #include <limits>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -333,7 +335,48 @@ base::Status Damaged(std::string_view what) {
   return base::DataLossError("snapshot is damaged: " + std::string(what));
 }
 
-bool GetIdTable(Reader& in, IdTable& table) {
+// Builds the lookup index of large id tables on another thread while the rest of the
+// snapshot decodes: indexing the request table of a 1M-request run costs about as much as
+// decoding everything after it, and a resume waits for the whole decode. The result is the
+// same as indexing in place; nothing reads a table's index before Finish().
+class BackgroundIndexing {
+ public:
+  static constexpr std::uint32_t kMinEntries = 65536;
+
+  BackgroundIndexing() = default;
+  BackgroundIndexing(const BackgroundIndexing&) = delete;
+  BackgroundIndexing& operator=(const BackgroundIndexing&) = delete;
+  ~BackgroundIndexing() {
+    for (std::future<bool>& job : jobs_) {
+      if (job.valid()) job.wait();  // a failed decode still must not outlive its tables
+    }
+  }
+
+  // Indexes `table` in the background when it is large, else now. False for a repeated id
+  // found now; a background job reports through Finish().
+  bool Index(const IdTable& table) {
+    if (table.size() < kMinEntries) return table.IndexAll();
+    try {
+      jobs_.push_back(std::async(std::launch::async, [&table] { return table.IndexAll(); }));
+      return true;
+    } catch (const std::system_error&) {
+      return table.IndexAll();  // no thread to be had: index here
+    }
+  }
+
+  // Waits for every job; false when one found a repeated id.
+  bool Finish() {
+    bool ok = true;
+    for (std::future<bool>& job : jobs_) ok = job.get() && ok;
+    jobs_.clear();
+    return ok;
+  }
+
+ private:
+  std::vector<std::future<bool>> jobs_;
+};
+
+bool GetIdTable(Reader& in, IdTable& table, BackgroundIndexing* indexing = nullptr) {
   const std::uint32_t count = in.Count(2);  // a scope and a length, at least a byte each
   std::vector<std::uint32_t> scopes(count);
   for (std::uint32_t& scope : scopes) scope = in.U32();
@@ -353,10 +396,12 @@ bool GetIdTable(Reader& in, IdTable& table) {
     }
     offset += lengths[i];
   }
-  return table.IndexAll();  // false for a repeated id
+  // False for a repeated id.
+  return indexing != nullptr ? indexing->Index(table) : table.IndexAll();
 }
 
-base::Status GetLifecycle(Reader& in, Lifecycle& state) {
+// The request table may still be indexing in `indexing` when this returns.
+base::Status GetLifecycle(Reader& in, Lifecycle& state, BackgroundIndexing& indexing) {
   state.run_id = in.String();
   const std::uint8_t run_status = in.Byte();
   if (run_status >= kRunStatusCount) return Damaged("run status");
@@ -372,7 +417,7 @@ base::Status GetLifecycle(Reader& in, Lifecycle& state) {
   if (!GetIdTable(in, state.error_codes)) return Damaged("error code table");
 
   RequestTable& requests = state.requests;
-  if (!GetIdTable(in, requests.ids)) return Damaged("request table");
+  if (!GetIdTable(in, requests.ids, &indexing)) return Damaged("request table");
   const std::uint32_t count = requests.size();
   for (std::uint32_t request = 0; request < count; ++request) {
     if (requests.ids.scope(request) >= state.stages.size()) {
@@ -512,10 +557,12 @@ double GetDouble(Reader& in) {
   return value;
 }
 
-base::Status GetManifest(Reader& in, ManifestState& state) {
+// `shape` is the lifecycle the manifest's counts are checked against (the manifest's own, or
+// the run state's when the snapshot shares one).
+base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shape) {
   state.generated_at_seq = in.Varint();
   const std::uint32_t stages = in.Count(2);
-  if (stages != state.lifecycle.stages.size()) return Damaged("manifest stage count");
+  if (stages != shape.stages.size()) return Damaged("manifest stage count");
   state.usage.resize(stages);
   for (StageUsage& usage : state.usage) {
     usage.input_tokens = in.Varint();
@@ -532,7 +579,7 @@ base::Status GetManifest(Reader& in, ManifestState& state) {
     price.batch_discount = GetDouble(in);
   }
   if (!GetIdTable(in, state.models)) return Damaged("model table");
-  const std::uint32_t requests = state.lifecycle.requests.size();
+  const std::uint32_t requests = shape.requests.size();
   const std::uint32_t runs = in.Count(2);
   state.request_model.reserve(requests);
   for (std::uint32_t run = 0; run < runs; ++run) {
@@ -569,8 +616,7 @@ base::Status GetManifest(Reader& in, ManifestState& state) {
     carried.source_completed_seq = in.Varint();
   }
   if (!in.ok()) return Damaged("truncated manifest");
-  RecomputeDerived(state);
-  return base::Status::Ok();
+  return base::Status::Ok();  // the caller recomputes the derived figures (RecomputeDerived)
 }
 
 bool GetIndexedSeqs(Reader& in, std::uint64_t owners, std::uint64_t last_seq,
@@ -699,22 +745,27 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
 
   Reader in(body);
   Projections projections;
+  BackgroundIndexing indexing;  // after `projections`: joins before the tables are destroyed
   projections.last_seq = in.Varint();
   const bool shared = in.Bool();
-  BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.run_state.lifecycle));
-  if (shared) {
-    projections.manifest.lifecycle = projections.run_state.lifecycle;
-  } else {
-    BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.manifest.lifecycle));
+  BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.run_state.lifecycle, indexing));
+  if (!shared) {
+    BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.manifest.lifecycle, indexing));
   }
   BATCHLOG_RETURN_IF_ERROR(GetRunState(in, projections.run_state));
-  BATCHLOG_RETURN_IF_ERROR(GetManifest(in, projections.manifest));
+  BATCHLOG_RETURN_IF_ERROR(GetManifest(
+      in, projections.manifest,
+      shared ? projections.run_state.lifecycle : projections.manifest.lifecycle));
   BATCHLOG_RETURN_IF_ERROR(GetStageInputs(in, projections.last_seq,
                                           projections.run_state.lifecycle.requests.size(),
                                           projections.stage_inputs));
   BATCHLOG_RETURN_IF_ERROR(GetAuditIndex(in, projections.run_state.lifecycle,
                                          projections.last_seq, projections.audit_index));
   if (!in.ok() || !in.AtEnd()) return Damaged("trailing bytes after the body");
+  if (!indexing.Finish()) return Damaged("request table");
+  // Copied once indexed, so the manifest's copy carries the index too.
+  if (shared) projections.manifest.lifecycle = projections.run_state.lifecycle;
+  RecomputeDerived(projections.manifest);
   return projections;
 }
 

@@ -90,9 +90,13 @@ base::Result<SeqRange> EventLogWriter::Append(StepBatch& step) {
   const std::uint64_t step_last_seq = next_seq - 1;
   if (step.snapshot.has_value()) {
     const kf::SeqKey key = kf::EncodeSeqKey(step_last_seq);
-    BATCHLOG_RETURN_IF_ERROR(
-        FromRocksDbStatus(batch_.Put(database_.snapshots(), ToSlice(key), *step.snapshot),
-                          "run '" + run_id_ + "': building a step"));
+    const kf::MetaSnapshotKey directory_key = kf::EncodeMetaSnapshotKey(step_last_seq);
+    const std::string size = std::to_string(step.snapshot->size());
+    rocksdb::Status status = batch_.Put(database_.snapshots(), ToSlice(key), *step.snapshot);
+    if (status.ok()) {
+      status = batch_.Put(database_.meta(), kf::MetaSnapshotKeyView(directory_key), size);
+    }
+    BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(status, "run '" + run_id_ + "': building a step"));
   }
 
   rocksdb::WriteOptions write_options;

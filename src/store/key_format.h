@@ -27,6 +27,14 @@ inline constexpr std::string_view kSnapshotsColumnFamily = "snapshots";
 inline constexpr std::string_view kMetaSchemaVersionKey = "schema_version";
 inline constexpr std::string_view kMetaRunIdKey = "run_id";
 
+// One meta key per snapshot, written in the snapshot's WriteBatch: kMetaSnapshotKeyPrefix +
+// the seq it covers as 20 decimal digits (zero-padded, so byte order == numeric order), value
+// the snapshot's size in bytes (ASCII decimal). Finding the latest snapshot at or before a seq
+// through these small keys reads only that snapshot (SnapshotStore). Runs written before
+// these keys existed have snapshots without them; readers fall back to the snapshots CF.
+inline constexpr std::string_view kMetaSnapshotKeyPrefix = "snapshot_at/";
+inline constexpr std::size_t kMetaSnapshotSeqDigits = 20;
+
 // The version of a run's log layout (this header) this build writes and the newest it reads.
 inline constexpr std::uint32_t kRunSchemaVersion = 1;
 
@@ -73,6 +81,41 @@ constexpr bool DecodeSeqKey(std::string_view key, std::uint64_t* seq) {
 
 inline std::string_view SeqKeyView(const SeqKey& key) { return {key.data(), key.size()}; }
 
+// kMetaSnapshotKeyPrefix + `seq` in kMetaSnapshotSeqDigits zero-padded decimal digits.
+using MetaSnapshotKey = std::array<char, kMetaSnapshotKeyPrefix.size() + kMetaSnapshotSeqDigits>;
+constexpr MetaSnapshotKey EncodeMetaSnapshotKey(std::uint64_t seq) {
+  MetaSnapshotKey key{};
+  for (std::size_t i = 0; i < kMetaSnapshotKeyPrefix.size(); ++i) {
+    key[i] = kMetaSnapshotKeyPrefix[i];
+  }
+  for (std::size_t i = key.size(); i > kMetaSnapshotKeyPrefix.size(); --i) {
+    key[i - 1] = static_cast<char>('0' + seq % 10);
+    seq /= 10;
+  }
+  return key;
+}
+
+// The seq of a meta snapshot key; false when `key` is not one.
+constexpr bool DecodeMetaSnapshotKey(std::string_view key, std::uint64_t* seq) {
+  if (key.size() != kMetaSnapshotKeyPrefix.size() + kMetaSnapshotSeqDigits ||
+      key.substr(0, kMetaSnapshotKeyPrefix.size()) != kMetaSnapshotKeyPrefix) {
+    return false;
+  }
+  std::uint64_t value = 0;
+  for (std::size_t i = kMetaSnapshotKeyPrefix.size(); i < key.size(); ++i) {
+    if (key[i] < '0' || key[i] > '9') return false;
+    const auto digit = static_cast<std::uint64_t>(key[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  *seq = value;
+  return true;
+}
+
+inline std::string_view MetaSnapshotKeyView(const MetaSnapshotKey& key) {
+  return {key.data(), key.size()};
+}
+
 namespace internal {
 constexpr bool BytesLess(const SeqKey& a, const SeqKey& b) {
   for (std::size_t i = 0; i < kSeqKeyBytes; ++i) {
@@ -94,6 +137,10 @@ static_assert(DecodeSeqKeyUnchecked(EncodeSeqKey(0xFEDCBA9876543210ULL).data()) 
 static_assert(internal::BytesLess(EncodeSeqKey(255), EncodeSeqKey(256)));
 static_assert(internal::BytesLess(EncodeSeqKey(0x7FFFFFFFFFFFFFFFULL),
                                   EncodeSeqKey(0x8000000000000000ULL)));
+static_assert(EncodeMetaSnapshotKey(1600097)[kMetaSnapshotKeyPrefix.size() - 1] == '/');
+static_assert(EncodeMetaSnapshotKey(1600097).back() == '7');
+static_assert(EncodeMetaSnapshotKey(1600097)[kMetaSnapshotKeyPrefix.size()] == '0');
+static_assert(EncodeMetaSnapshotKey(UINT64_MAX)[kMetaSnapshotKeyPrefix.size()] == '1');
 static_assert(kRunSchemaVersion == 1, "a new schema version needs a docs/log-format.md entry");
 
 }  // namespace batchlog::store::key_format

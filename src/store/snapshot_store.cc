@@ -10,16 +10,55 @@
 
 namespace batchlog::store {
 
-base::Result<std::optional<Snapshot>> SnapshotStore::Latest(std::uint64_t at_or_before) const {
-  namespace kf = key_format;
+namespace kf = key_format;
+
+namespace {
+
+// A snapshot is read once per resume; keeping megabytes of it in the cache helps nobody.
+rocksdb::ReadOptions SnapshotReadOptions() {
   rocksdb::ReadOptions read_options;
-  // A snapshot is read once per resume; keeping megabytes of it in the cache helps nobody.
   read_options.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(
-      database_.db()->NewIterator(read_options, database_.snapshots()));
-  const kf::SeqKey target = kf::EncodeSeqKey(at_or_before);
-  it->SeekForPrev(rocksdb::Slice(target.data(), target.size()));
+  return read_options;
+}
+
+}  // namespace
+
+base::Result<std::optional<Snapshot>> SnapshotStore::Latest(std::uint64_t at_or_before) const {
   const std::string context = "run '" + database_.run_id() + "': reading the latest snapshot";
+  // The meta keys name every snapshot this build wrote; the snapshot under the one found is
+  // then a point read. Positioning an iterator on the snapshots column family instead would
+  // read (and decompress) a data block in every table file of it, one whole older snapshot
+  // each, to return one.
+  std::unique_ptr<rocksdb::Iterator> directory(
+      database_.db()->NewIterator(rocksdb::ReadOptions(), database_.meta()));
+  const kf::MetaSnapshotKey target = kf::EncodeMetaSnapshotKey(at_or_before);
+  directory->SeekForPrev(kf::MetaSnapshotKeyView(target));
+  BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(directory->status(), context));
+  std::uint64_t listed_seq = 0;
+  if (directory->Valid() &&
+      kf::DecodeMetaSnapshotKey(std::string_view(directory->key().data(), directory->key().size()),
+                                &listed_seq)) {
+    Snapshot snapshot;
+    snapshot.seq = listed_seq;
+    const kf::SeqKey key = kf::EncodeSeqKey(listed_seq);
+    const rocksdb::Status status =
+        database_.db()->Get(SnapshotReadOptions(), database_.snapshots(),
+                            rocksdb::Slice(key.data(), key.size()), &snapshot.bytes);
+    if (status.IsNotFound()) {
+      return base::DataLossError(context + ": meta lists a snapshot at seq " +
+                                 std::to_string(listed_seq) + " that the snapshots column "
+                                 "family does not hold");
+    }
+    BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(status, context));
+    return std::optional<Snapshot>(std::move(snapshot));
+  }
+
+  // None listed at or before the seq: a run written before the meta keys existed (or one with
+  // no snapshot there). Its snapshots are found in the snapshots column family itself.
+  std::unique_ptr<rocksdb::Iterator> it(
+      database_.db()->NewIterator(SnapshotReadOptions(), database_.snapshots()));
+  const kf::SeqKey seq_key = kf::EncodeSeqKey(at_or_before);
+  it->SeekForPrev(rocksdb::Slice(seq_key.data(), seq_key.size()));
   if (!it->Valid()) {
     BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), context));
     return std::optional<Snapshot>();

@@ -21,8 +21,10 @@ class SnapshotStore {
  public:
   explicit SnapshotStore(const RunDatabase& database) : database_(database) {}
 
-  // The snapshot with the greatest seq <= at_or_before, or nullopt if there is none.
-  // kDataLoss when the snapshots column family holds a key that is not an 8-byte seq.
+  // The snapshot with the greatest seq <= at_or_before, or nullopt if there is none: through
+  // the meta keys that list snapshots (key_format.h), else, for snapshots written before them,
+  // the snapshots column family. kDataLoss when meta lists a snapshot that is missing, or the
+  // snapshots column family holds a key that is not an 8-byte seq.
   base::Result<std::optional<Snapshot>> Latest(std::uint64_t at_or_before) const;
 
  private:

@@ -139,6 +139,41 @@ TEST_CASE("a damaged body behind a valid checksum is DataLoss or a state that st
   CHECK(rejected > 0);
 }
 
+TEST_CASE("a large request table indexed while the rest decodes round-trips and is searchable",
+          "[replay][snapshot]") {
+  // Over 65,536 requests the decoder indexes the request table on another thread.
+  const Projections projections = FoldedRun(17, 70'000);
+  const IdTable& ids = projections.run_state.lifecycle.requests.ids;
+  REQUIRE(ids.size() >= 65'536);
+  const std::string bytes = EncodeSnapshot(projections);
+  const base::Result<Projections> decoded = DecodeSnapshot(bytes);
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == projections);
+  for (const Lifecycle* lifecycle :
+       {&decoded->run_state.lifecycle, &decoded->manifest.lifecycle}) {
+    const IdTable& table = lifecycle->requests.ids;
+    CHECK(table.pending() == 0);
+    for (std::uint32_t index = 0; index < table.size(); index += 997) {
+      CHECK(table.Find(table.scope(index), table.id(index)) == index);
+    }
+  }
+
+  SECTION("a repeated id in it is DataLoss") {
+    // Overwrite the second id's bytes in the arena with the first one's.
+    const std::string first(ids.id(0));
+    const std::string second(ids.id(1));
+    REQUIRE(first.size() == second.size());
+    REQUIRE(ids.scope(0) == ids.scope(1));
+    std::string body = bytes.substr(kSnapshotHeaderBytes);
+    const std::size_t at = body.find(first + second);
+    REQUIRE(at != std::string::npos);
+    body.replace(at + first.size(), second.size(), first);
+    const base::Result<Projections> damaged = DecodeSnapshot(WithBody(bytes, body));
+    REQUIRE(damaged.status().code() == base::StatusCode::kDataLoss);
+    CHECK_THAT(damaged.status().message(), Contains("request table"));
+  }
+}
+
 TEST_CASE("a snapshot stores the lifecycle once when both projections share it",
           "[replay][snapshot]") {
   const Projections projections = FoldedRun(16);

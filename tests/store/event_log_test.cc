@@ -2,11 +2,14 @@
 // (shared style G2): truncated value, undecodable value, seq gap, key/envelope mismatch.
 #include <google/protobuf/util/message_differencer.h>
 #include <catch2/catch.hpp>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
 
 #include <chrono>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -411,6 +414,67 @@ TEST_CASE("the latest snapshot at or before a seq is found", "[store]") {
   CHECK(latest(8)->seq == 8);
   CHECK(latest(8)->bytes == "covers-8");
   CHECK(latest(std::numeric_limits<std::uint64_t>::max())->seq == 8);
+}
+
+TEST_CASE("snapshots written before the meta keys existed are still found", "[store]") {
+  FilledRun run(0);
+  {
+    auto log = run.Open(OpenMode::kReadWrite);
+    for (std::uint64_t first = 1; first <= 9; first += 4) {
+      StepBatch step = MakeStep(first, 4);
+      step.snapshot = "covers-" + std::to_string(first + 3);
+      REQUIRE(log->Append(step).ok());
+    }
+  }
+  {
+    // The older snapshots lose their meta keys, as if an older batchlog had written them.
+    RawRunDatabase raw(run.LogDir());
+    REQUIRE(raw.Get(kf::kMetaColumnFamily, kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(8))) ==
+            std::to_string(std::string("covers-8").size()));
+    raw.Delete(kf::kMetaColumnFamily, kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(4)));
+    raw.Delete(kf::kMetaColumnFamily, kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(8)));
+  }
+  auto log = run.Open();
+  const auto latest_seq = [&](std::uint64_t at_or_before) -> std::uint64_t {
+    auto snapshot = log->LatestSnapshot(at_or_before);
+    REQUIRE(snapshot.ok());
+    if (!snapshot->has_value()) return 0;
+    CHECK((*snapshot)->bytes == "covers-" + std::to_string((*snapshot)->seq));
+    return (*snapshot)->seq;
+  };
+  CHECK(latest_seq(3) == 0);
+  CHECK(latest_seq(4) == 4);
+  CHECK(latest_seq(11) == 8);
+  CHECK(latest_seq(12) == 12);
+  CHECK(latest_seq(100) == 12);
+}
+
+TEST_CASE("the latest snapshot is read without reading the older ones", "[store]") {
+  // Four 1 MiB snapshots, each flushed into its own table file, none compressible.
+  FilledRun run(0);
+  auto log = run.Open(OpenMode::kReadWrite);
+  std::mt19937_64 random(7);
+  std::uint64_t next = 1;
+  for (int i = 0; i < 4; ++i) {
+    StepBatch step = MakeStep(next, 2);
+    next += 2;
+    step.snapshot = std::string(1 << 20, '\0');
+    for (char& c : *step.snapshot) c = static_cast<char>(random());
+    REQUIRE(log->Append(step).ok());
+    REQUIRE(log->Flush().ok());
+  }
+  REQUIRE(CountTableFiles(run.LogDir()) >= 4);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  auto snapshot = log->LatestSnapshot(next - 1);
+  const std::uint64_t read_bytes = rocksdb::get_perf_context()->block_read_byte;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  REQUIRE(snapshot.ok());
+  REQUIRE(snapshot->has_value());
+  CHECK((*snapshot)->seq == next - 1);
+  INFO("read " << read_bytes << " bytes of blocks");
+  CHECK(read_bytes > (1u << 20));
+  CHECK(read_bytes < (2u << 20));
 }
 
 TEST_CASE("a snapshot is keyed by the last seq of its step and written with it", "[store]") {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <limits>
 #include <string>
 
 #include "src/store/key_format.h"
@@ -47,6 +48,30 @@ TEST_CASE("a key of the wrong length does not decode as a seq", "[store]") {
   CHECK_FALSE(kf::DecodeSeqKey(std::string(9, '\0'), &seq));
   CHECK_FALSE(kf::DecodeSeqKey("", &seq));
   CHECK(seq == 99);
+}
+
+TEST_CASE("meta snapshot keys are the prefix and 20 digits, in numeric order", "[store]") {
+  for (const std::uint64_t seq :
+       {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1600097},
+        std::numeric_limits<std::uint64_t>::max()}) {
+    const kf::MetaSnapshotKey key = kf::EncodeMetaSnapshotKey(seq);
+    const std::string_view view = kf::MetaSnapshotKeyView(key);
+    CHECK(view.substr(0, 12) == "snapshot_at/");
+    CHECK(view.size() == 32);
+    std::uint64_t decoded = 0;
+    REQUIRE(kf::DecodeMetaSnapshotKey(view, &decoded));
+    CHECK(decoded == seq);
+  }
+  CHECK(kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(1600097)) ==
+        "snapshot_at/00000000000001600097");
+  CHECK(kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(999)) <
+        kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(1000)));
+  std::uint64_t seq = 5;
+  CHECK_FALSE(kf::DecodeMetaSnapshotKey("schema_version", &seq));
+  CHECK_FALSE(kf::DecodeMetaSnapshotKey("snapshot_at/0000000000000000000x", &seq));
+  CHECK_FALSE(kf::DecodeMetaSnapshotKey("snapshot_at/99999999999999999999", &seq));  // > 2^64
+  CHECK_FALSE(kf::DecodeMetaSnapshotKey("snapshot_at/123", &seq));
+  CHECK(seq == 5);
 }
 
 }  // namespace
