@@ -269,12 +269,21 @@ base::Result<std::unique_ptr<RunDatabase>> RunDatabase::OpenImpl(
   if (checks_wal && mode != OpenMode::kSecondary) {
     db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   }
-  rocksdb::Status status = open();
-  if (checks_wal && status.IsCorruption()) {
+  const auto refuse_lost_writes = [&]() -> base::Status {
     BATCHLOG_ASSIGN_OR_RETURN(const WalScan scan, ScanWalForDamage(log_dir, kEventsColumnFamilyId));
     if (scan.damaged && scan.damage.intact_writes_after) {
       return base::DataLossError(run->context_ + ": " + DescribeWalDamage(scan.damage));
     }
+    return base::Status::Ok();
+  };
+  // Damage in the last, partial block of a WAL can look like a torn write to RocksDB, which
+  // then opens without an error: checked before every open.
+  if (checks_wal && WalTailMayHideDamage(log_dir)) {
+    BATCHLOG_RETURN_IF_ERROR(refuse_lost_writes());
+  }
+  rocksdb::Status status = open();
+  if (checks_wal && status.IsCorruption()) {
+    BATCHLOG_RETURN_IF_ERROR(refuse_lost_writes());
     // Only the tail is damaged (a write cut short): recover up to the last whole write. A
     // writer also flushes what it recovered, so the damaged WAL is retired with this open
     // instead of being scanned again by every later one. A secondary cannot recover in this

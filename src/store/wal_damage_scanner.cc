@@ -143,6 +143,19 @@ std::uint64_t LoadLittleEndian64(const unsigned char* bytes) {
          (static_cast<std::uint64_t>(LoadLittleEndian32(bytes + 4)) << 32);
 }
 
+// The first record at or after `from` that starts a write (kFull or kFirst) and passes its
+// checksum; `size` when there is none.
+std::size_t NextWriteStart(const unsigned char* block, std::size_t size,
+                                  std::size_t from) {
+  for (std::size_t pos = from; pos + kHeaderBytes <= size; ++pos) {
+    const std::uint8_t type = block[pos + 6];
+    if (type != kFull && type != kFirst) continue;
+    PhysicalRecord record;
+    if (ReadRecordAt(block, size, pos, &record)) return pos;
+  }
+  return size;
+}
+
 // A WriteBatch starts with its first sequence number (fixed64 LE) and its operation count
 // (fixed32 LE); each Put consumes one sequence number (db/write_batch.cc).
 constexpr std::size_t kWriteBatchHeaderBytes = 12;
@@ -210,8 +223,10 @@ class Scanner {
       if (header[6] == kZero && length == 0) return true;  // preallocated zeros end the block
       PhysicalRecord record;
       if (!ReadRecordAt(block, size, pos, &record)) {
-        if (last_block && pos + kHeaderBytes + length > size) {
-          // A record running past the end of the file was cut short by a crash.
+        if (last_block && pos + kHeaderBytes + length > size &&
+            NextWriteStart(block, size, pos + 1) == size) {
+          // A record running past the end of the file, nothing whole after it: a write cut
+          // short by a crash. (Whole records after it mean its length field is what broke.)
           Stop(in_write_ ? write_offset_ : block_offset + pos);
           return false;
         }
@@ -255,16 +270,6 @@ class Scanner {
     return true;
   }
 
-  static std::size_t NextWriteStart(const unsigned char* block, std::size_t size,
-                                    std::size_t from) {
-    for (std::size_t pos = from; pos + kHeaderBytes <= size; ++pos) {
-      const std::uint8_t type = block[pos + 6];
-      if (type != kFull && type != kFirst) continue;
-      PhysicalRecord record;
-      if (ReadRecordAt(block, size, pos, &record)) return pos;
-    }
-    return size;
-  }
 
   // Replay stops at `offset` of the current file (no-op when it already stopped).
   void Stop(std::uint64_t offset) {
@@ -359,6 +364,39 @@ std::vector<fs::path> WalFilesInOrder(const fs::path& log_dir, std::error_code& 
 }
 
 }  // namespace
+
+bool WalTailMayHideDamage(const fs::path& log_dir) {
+  std::error_code ec;
+  const std::vector<fs::path> files = WalFilesInOrder(log_dir, ec);
+  std::vector<unsigned char> block(kBlockBytes);
+  for (const fs::path& file : files) {
+    const std::uintmax_t size = fs::file_size(file, ec);
+    if (ec) continue;  // gone (a live writer retired it) or unreadable: RocksDB will say
+    const std::size_t tail = size % kBlockBytes;
+    if (tail == 0) continue;  // a full last block: RocksDB reports an overrun in it
+    std::ifstream in(file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(size - tail));
+    in.read(reinterpret_cast<char*>(block.data()), static_cast<std::streamsize>(tail));
+    if (static_cast<std::size_t>(in.gcount()) != tail) continue;
+    std::size_t pos = 0;
+    while (pos + kHeaderBytes <= tail) {
+      const std::size_t length = static_cast<std::size_t>(block[pos + 4]) |
+                                 (static_cast<std::size_t>(block[pos + 5]) << 8);
+      if (block[pos + 6] == kZero && length == 0) break;
+      PhysicalRecord record;
+      if (ReadRecordAt(block.data(), tail, pos, &record)) {
+        pos += kHeaderBytes + record.payload_bytes;
+        continue;
+      }
+      if (pos + kHeaderBytes + length > tail &&
+          NextWriteStart(block.data(), tail, pos + 1) < tail) {
+        return true;
+      }
+      break;  // a torn tail, or damage RocksDB reports itself
+    }
+  }
+  return false;
+}
 
 base::Result<WalScan> ScanWalForDamage(const fs::path& log_dir,
                                        std::uint32_t events_column_family_id) {

@@ -48,6 +48,13 @@ struct WalScan {
   WalDamage damage;
 };
 
+// Cheap enough for every open (at most 32 KiB read per WAL file): true when the last,
+// partial block of a WAL file holds a record running past the file's end (a torn write to
+// RocksDB, which then stops there without a word) followed by a whole, checksummed record,
+// i.e. a damaged length field hiding acknowledged writes. A file it cannot read is skipped
+// (a live writer may retire it meanwhile); the open reports real I/O errors.
+bool WalTailMayHideDamage(const std::filesystem::path& log_dir);
+
 // Scans every *.log file in `log_dir` in file-number order and describes the first damage.
 // `events_column_family_id` identifies the events' keys inside a write. Errors: kInternal
 // when a file cannot be read (named).

@@ -61,7 +61,8 @@ struct Step {
 // writes span blocks as first/middle/last fragments as well as whole records. Left closed
 // with every step in the WAL (no flush: the memtables are far from full).
 struct WalRun {
-  explicit WalRun(std::size_t steps, std::uint64_t seed) {
+  // `small_tail_steps` more steps of one event without a blob end the run.
+  WalRun(std::size_t steps, std::uint64_t seed, std::size_t small_tail_steps = 0) {
     Store store = testing::MustOpen(dir / "store");
     auto log = store.CreateRun(MakeMetadata("r1"));
     REQUIRE(log.ok());
@@ -84,6 +85,17 @@ struct WalRun {
       placed.last_seq = range->last;
       placed.end = fs::file_size(wal);
       REQUIRE(placed.end > placed.begin);
+      written.push_back(placed);
+    }
+    for (std::size_t s = 0; s < small_tail_steps; ++s) {
+      StepBatch step = testing::MakeStep(next_index++, 1);
+      Step placed;
+      placed.begin = fs::file_size(wal);
+      auto range = (*log)->Append(step);
+      REQUIRE(range.ok());
+      placed.first_seq = range->first;
+      placed.last_seq = range->last;
+      placed.end = fs::file_size(wal);
       written.push_back(placed);
     }
     REQUIRE(NewestWal(store.RunDir("r1") / "log") == wal);
@@ -280,6 +292,40 @@ TEST_CASE("a WAL whose damaged tail was recovered by a process that wrote on is 
   CHECK(scan->damaged);
   CHECK_FALSE(scan->damage.intact_writes_after);
   CheckLogEndsAt(copy, OpenMode::kReadWrite, kept + 1);
+}
+
+TEST_CASE("a damaged length in the WAL's last block is not taken for a torn write",
+          "[store][wal]") {
+  // RocksDB reads a record that runs past the end of the file as a write cut short and
+  // opens without an error, dropping every write after it: the check before each open
+  // finds the whole records behind it.
+  WalRun run(6, 5, /*small_tail_steps=*/12);
+  const std::uint64_t last_block_start = run.written.back().end / kBlockBytes * kBlockBytes;
+  std::size_t step = run.written.size();
+  for (std::size_t i = 0; i + 3 < run.written.size(); ++i) {
+    const std::uint64_t begin = run.written[i].begin;
+    if (begin >= last_block_start && begin % kBlockBytes + 7 <= kBlockBytes) {
+      step = i;
+      break;
+    }
+  }
+  REQUIRE(step < run.written.size());
+  INFO("step " << step << " at byte " << run.written[step].begin);
+  // The high byte of the record's length: it now runs far past the end of the file.
+  const fs::path copy = run.DamagedCopy(run.written[step].begin + 5, "length");
+  CHECK(WalTailMayHideDamage(copy / "runs" / "r1" / "log"));
+  CHECK_FALSE(WalTailMayHideDamage(run.dir / "store" / "runs" / "r1" / "log"));
+  auto store = Store::Open(copy, false);
+  REQUIRE(store.ok());
+  for (const OpenMode mode : {OpenMode::kReadOnly, OpenMode::kReadWrite, OpenMode::kSecondary}) {
+    auto log = store->OpenRun("r1", mode);
+    REQUIRE_FALSE(log.ok());
+    INFO(log.status().message());
+    CHECK(log.status().code() == StatusCode::kDataLoss);
+    CHECK(log.status().message().find("(seqs " + std::to_string(run.written[step + 1].first_seq) +
+                                      ".." + std::to_string(run.last_seq()) + ")") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("a WAL cut inside its last write or with garbage after it opens without the scanner "
