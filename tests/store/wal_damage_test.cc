@@ -67,6 +67,18 @@ struct WalRun {
     auto log = store.CreateRun(MakeMetadata("r1"));
     REQUIRE(log.ok());
     wal = NewestWal(store.RunDir("r1") / "log");
+    // Appends a step, noting the byte range its write took in the WAL.
+    const auto append = [&](StepBatch& step) {
+      Step placed;
+      placed.begin = fs::file_size(wal);
+      auto range = (*log)->Append(step);
+      REQUIRE(range.ok());
+      placed.first_seq = range->first;
+      placed.last_seq = range->last;
+      placed.end = fs::file_size(wal);
+      REQUIRE(placed.end > placed.begin);
+      written.push_back(placed);
+    };
     std::mt19937_64 random(seed);
     std::uint64_t next_index = 1;
     for (std::size_t s = 0; s < steps; ++s) {
@@ -77,26 +89,11 @@ struct WalRun {
         const std::size_t blob_bytes = random() % 4 == 0 ? random() % 80'000 : random() % 300;
         step.events.push_back(MakeEvent(next_index++, std::string(blob_bytes, 'b')));
       }
-      Step placed;
-      placed.begin = fs::file_size(wal);
-      auto range = (*log)->Append(step);
-      REQUIRE(range.ok());
-      placed.first_seq = range->first;
-      placed.last_seq = range->last;
-      placed.end = fs::file_size(wal);
-      REQUIRE(placed.end > placed.begin);
-      written.push_back(placed);
+      append(step);
     }
     for (std::size_t s = 0; s < small_tail_steps; ++s) {
       StepBatch step = testing::MakeStep(next_index++, 1);
-      Step placed;
-      placed.begin = fs::file_size(wal);
-      auto range = (*log)->Append(step);
-      REQUIRE(range.ok());
-      placed.first_seq = range->first;
-      placed.last_seq = range->last;
-      placed.end = fs::file_size(wal);
-      written.push_back(placed);
+      append(step);
     }
     REQUIRE(NewestWal(store.RunDir("r1") / "log") == wal);
   }
