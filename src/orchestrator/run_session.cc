@@ -8,9 +8,11 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -118,9 +120,8 @@ struct RecordedConfig {
   std::string sha256;
 };
 
-base::Result<RecordedConfig> ReadRecordedConfig(const store::EventLog& log,
-                                                const replay::Projections& projections) {
-  const std::uint64_t seq = std::max<std::uint64_t>(projections.run_state.config_seq, 1);
+// The workflow file recorded at `seq` (a RunStarted or a WorkflowFileChanged).
+base::Result<RecordedConfig> ReadRecordedConfigAt(const store::EventLog& log, std::uint64_t seq) {
   auto reader = log.NewReader({.from_seq = seq, .to_seq = seq});
   if (!reader->Next()) {
     if (!reader->status().ok()) return reader->status();
@@ -139,6 +140,55 @@ base::Result<RecordedConfig> ReadRecordedConfig(const store::EventLog& log,
   return base::DataLossError("run '" + log.run_id() + "': seq " + std::to_string(seq) +
                              " is neither RunStarted nor WorkflowFileChanged");
 }
+
+base::Result<RecordedConfig> ReadRecordedConfig(const store::EventLog& log,
+                                                const replay::Projections& projections) {
+  return ReadRecordedConfigAt(log, std::max<std::uint64_t>(projections.run_state.config_seq, 1));
+}
+
+base::Result<std::unique_ptr<RunSetup>> BuildSetup(const RecordedConfig& config,
+                                                   const RunSetupOptions& options) {
+  BATCHLOG_ASSIGN_OR_RETURN(workflow::WorkflowFile file,
+                            workflow::ParseWorkflowFile(config.text, config.path));
+  return RunSetup::Build(std::move(file), options);
+}
+
+// A run's setup built on another thread while its log replays: building it reads the
+// workflow's datasets, which for a 1M-sample workflow takes about as long as the replay.
+// It is built from the file recorded at seq 1 and used only if that is still the file in
+// force once the replay says which one is (a WorkflowFileChanged makes it be built again).
+class EarlySetup {
+ public:
+  EarlySetup(const store::EventLog& log, const RunSetupOptions& options) {
+    base::Result<RecordedConfig> config = ReadRecordedConfigAt(log, 1);
+    if (!config.ok()) return;  // an empty log: the caller reports it
+    config_ = std::move(config).value();
+    try {
+      setup_ = std::async(std::launch::async,
+                          [this, &options] { return BuildSetup(config_, options); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the caller builds the setup itself.
+    }
+  }
+  EarlySetup(const EarlySetup&) = delete;
+  EarlySetup& operator=(const EarlySetup&) = delete;
+  ~EarlySetup() {
+    if (setup_.valid()) setup_.wait();  // the task reads config_ and the options
+  }
+
+  // The setup of `config`: the one built early when it is the same file, else built now.
+  base::Result<std::unique_ptr<RunSetup>> Take(const RecordedConfig& config,
+                                               const RunSetupOptions& options) {
+    if (setup_.valid() && config.sha256 == config_.sha256 && config.path == config_.path) {
+      return setup_.get();
+    }
+    return BuildSetup(config, options);
+  }
+
+ private:
+  RecordedConfig config_;
+  std::future<base::Result<std::unique_ptr<RunSetup>>> setup_;
+};
 
 // Every workflow/stage the log has must still be in the new file: the log's requests and
 // batches belong to them.
@@ -230,6 +280,7 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
                             store::Store::Open(request.store_root, false, request.store_options));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<store::EventLog> log,
                             store.OpenRun(run_id, store::OpenMode::kReadWrite));
+  EarlySetup early_setup(*log, request.setup);
   BATCHLOG_ASSIGN_OR_RETURN(replay::Projections projections, ReplayLog(*log));
   if (projections.last_seq == 0) {
     return base::FailedPreconditionError(
@@ -257,10 +308,8 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
     return outcome;  // final: nothing to do, nothing else changed
   }
   BATCHLOG_ASSIGN_OR_RETURN(const RecordedConfig config, ReadRecordedConfig(*log, projections));
-  BATCHLOG_ASSIGN_OR_RETURN(workflow::WorkflowFile file,
-                            workflow::ParseWorkflowFile(config.text, config.path));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> setup,
-                            RunSetup::Build(std::move(file), request.setup));
+                            early_setup.Take(config, request.setup));
   // The seed recorded at the start keeps a resumed run's draws independent of the machine;
   // draws already made are in the log, never redrawn.
   const std::uint64_t seed = projections.run_state.random_seed ^ projections.last_seq;

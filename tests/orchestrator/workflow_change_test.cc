@@ -2,6 +2,7 @@
 // resumes it; a changed file is refused with what changed unless --allow-changed-workflow,
 // which records the new text (WorkflowFileChanged) so every later resume uses it.
 #include <atomic>
+#include <filesystem>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -116,6 +117,36 @@ TEST_CASE("a changed file that drops a recorded stage is refused even when allow
   INFO(refused.status().message());
   CHECK(refused.status().message().find("math/stage_1") != std::string::npos);
   CHECK(CountChanges(harness) == 0);
+}
+
+TEST_CASE("a resume after a recorded change builds the run from the changed file",
+          "[orchestrator][engine][workflow_change]") {
+  // resume starts building the run's setup (datasets included) from the file recorded at
+  // seq 1 while the log replays; after a WorkflowFileChanged that build must not be used.
+  EngineHarness harness;
+  const auto first_dataset = harness.WriteDataset("data.jsonl", 6);
+  StartAndStop(harness, harness.Write("wf.yaml", WorkflowYaml("data.jsonl", true)));
+  harness.WriteDataset("moved.jsonl", 6);
+  const auto moved = harness.Write("wf-moved.yaml", WorkflowYaml("moved.jsonl", true));
+  {
+    std::atomic<bool> stop{false};
+    RunRequest request = harness.Request();
+    request.run_id = "changing";
+    request.allow_changed_workflow = true;
+    request.stop = &stop;
+    request.on_progress = [&](const replay::Projections&) { stop = true; };
+    auto outcome = StartRun(moved, request);
+    INFO(outcome.status().ToString());
+    REQUIRE(outcome.ok());
+    REQUIRE(outcome->status == replay::RunStatus::kRunning);
+  }
+  REQUIRE(CountChanges(harness) == 1);
+  // Only the changed file can still be built: the first one's dataset is gone.
+  std::filesystem::remove(first_dataset);
+  auto resumed = ResumeRun("changing", harness.Request());
+  INFO(resumed.status().ToString());
+  REQUIRE(resumed.ok());
+  CHECK(resumed->status == replay::RunStatus::kCompleted);
 }
 
 }  // namespace
