@@ -62,6 +62,18 @@ class Reader {
   }
 
   std::uint64_t Varint() {
+    // One byte, the common case (lengths, scopes, indices, attempts of 1M-entry columns):
+    // no loop and one bounds check.
+    if (pos_ < in_.size()) {
+      const auto first = static_cast<std::uint8_t>(in_[pos_]);
+      if (first < 0x80) {
+        ++pos_;
+        return first;
+      }
+    }
+    return MultiByteVarint();
+  }
+  std::uint64_t MultiByteVarint() {
     std::uint64_t value = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (pos_ >= in_.size()) {
