@@ -12,7 +12,10 @@
 // later requests). Plain main; prints a Markdown table (bench/README.md, "Resume").
 // BATCHLOG_BENCH_STORE=DIR keeps the killed runs in DIR and, when DIR already holds them,
 // resumes those instead of writing them again (to profile the resume alone);
-// BATCHLOG_BENCH_SNAPSHOTS_ONLY=1 skips the configuration without snapshots.
+// BATCHLOG_BENCH_SNAPSHOTS_ONLY=1 skips the configuration without snapshots;
+// BATCHLOG_BENCH_FRESH_PROCESS=1 resumes each time in a new process (this binary with
+// `--resume-once DIR`), as `batchlog resume` is one: its memory is all fresh (page faults),
+// none reused from the previous resume.
 #include <time.h>
 #include <unistd.h>
 
@@ -194,15 +197,48 @@ Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {
   return timing;
 }
 
+// The fields of a Timing as one line of text, between a `--resume-once` child and its parent.
+std::string TimingLine(const Timing& t) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "%.9f %.9f %.9f %zu %.9f %.9f %zu %.9f\n", t.open_s,
+                t.replay_s, t.decide_s, t.commands, t.snapshot_read_s, t.snapshot_decode_s,
+                t.snapshot_bytes, t.cpu_s);
+  return line;
+}
+
+// Resume() in a new process (this binary, `--resume-once DIR`), as `batchlog resume` is one:
+// all of its memory is fresh (page faults), none reused from an earlier resume.
+Timing ResumeInNewProcess(const std::filesystem::path& root) {
+  static const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+  const std::string command = "'" + self.string() + "' --resume-once '" + root.string() + "'";
+  std::FILE* child = ::popen(command.c_str(), "r");
+  if (child == nullptr) SyntheticRunWriter::Die(base::InternalError("cannot start " + command));
+  Timing t;
+  const int fields =
+      std::fscanf(child, "%lf %lf %lf %zu %lf %lf %zu %lf", &t.open_s, &t.replay_s, &t.decide_s,
+                  &t.commands, &t.snapshot_read_s, &t.snapshot_decode_s, &t.snapshot_bytes,
+                  &t.cpu_s);
+  if (::pclose(child) != 0 || fields != 8) {
+    SyntheticRunWriter::Die(base::InternalError("the resuming process failed: " + command));
+  }
+  return t;
+}
+
 }  // namespace
 }  // namespace batchlog::bench
 
-int main() {
+int main(int argc, char** argv) {
   using namespace batchlog;
   using namespace batchlog::bench;
   const std::uint32_t requests = BenchRequests();
+  if (argc == 3 && std::string(argv[1]) == "--resume-once") {
+    std::fputs(TimingLine(Resume(argv[2], requests)).c_str(), stdout);
+    return 0;
+  }
   testing::TempDir dir("batchlog-resume-bench");
   const char* kept_store = std::getenv("BATCHLOG_BENCH_STORE");
+  const char* fresh_env = std::getenv("BATCHLOG_BENCH_FRESH_PROCESS");
+  const bool fresh_process = fresh_env != nullptr && std::string(fresh_env) == "1";
   const char* snapshots_only = std::getenv("BATCHLOG_BENCH_SNAPSHOTS_ONLY");
   std::printf(
       "| %u requests, killed mid-stage | events | open s | replay s | first decide s "
@@ -227,7 +263,7 @@ int main() {
       std::filesystem::remove_all(copy);
       std::filesystem::copy(root, copy, std::filesystem::copy_options::recursive);
       ::sync();  // the copy's writeback must not run during the timed resume
-      timings.push_back(Resume(copy, requests));
+      timings.push_back(fresh_process ? ResumeInNewProcess(copy) : Resume(copy, requests));
     }
     const auto spread = [&](auto figure) { return SpreadOf(timings, figure); };
     const Spread open = spread([](const Timing& t) { return t.open_s; });

@@ -1,8 +1,10 @@
 #include "replay/snapshot_codec.h"
 
 #include <cstring>
+#include <functional>
 #include <future>
 #include <limits>
+#include <memory>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -373,6 +375,24 @@ class BackgroundIndexing {
       return true;
     } catch (const std::system_error&) {
       return table.IndexAll();  // no thread to be had: index here
+    }
+  }
+
+  // Runs `task` on another thread once the jobs started so far are done (at Finish() when
+  // no thread can be had). Finish() waits for it too.
+  void After(std::function<void()> task) {
+    auto earlier = std::make_shared<std::vector<std::future<bool>>>(std::move(jobs_));
+    jobs_.clear();
+    const auto job = [earlier, task = std::move(task)] {
+      bool ok = true;
+      for (std::future<bool>& earlier_job : *earlier) ok = earlier_job.get() && ok;
+      task();
+      return ok;
+    };
+    try {
+      jobs_.push_back(std::async(std::launch::async, job));
+    } catch (const std::system_error&) {
+      jobs_.push_back(std::async(std::launch::deferred, job));
     }
   }
 
@@ -761,7 +781,14 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
   projections.last_seq = in.Varint();
   const bool shared = in.Bool();
   BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.run_state.lifecycle, indexing));
-  if (!shared) {
+  if (shared) {
+    // The manifest's copy is made on the other thread once the request table is indexed (so
+    // the copy carries the index): a fresh process pays tens of milliseconds of page faults
+    // for it. From here on the run state's lifecycle is only read.
+    indexing.After([&projections] {
+      projections.manifest.lifecycle = projections.run_state.lifecycle;
+    });
+  } else {
     BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.manifest.lifecycle, indexing));
   }
   BATCHLOG_RETURN_IF_ERROR(GetRunState(in, projections.run_state));
@@ -775,8 +802,6 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
                                          projections.last_seq, projections.audit_index));
   if (!in.ok() || !in.AtEnd()) return Damaged("trailing bytes after the body");
   if (!indexing.Finish()) return Damaged("request table");
-  // Copied once indexed, so the manifest's copy carries the index too.
-  if (shared) projections.manifest.lifecycle = projections.run_state.lifecycle;
   RecomputeDerived(projections.manifest);
   return projections;
 }

@@ -68,7 +68,11 @@ struct SeqRange {
 
 struct Snapshot {
   std::uint64_t seq = 0;  // the last event it covers
-  std::string bytes;      // opaque to the store; replay/snapshot_codec.h reads it
+  // Opaque to the store; replay/snapshot_codec.h reads them. They may be the store's own
+  // block in memory rather than a copy (tens of MiB for a large run): valid while `owner`
+  // lives and the EventLog that returned them is open.
+  std::string_view bytes;
+  std::shared_ptr<const void> owner;
 };
 
 // Reads events in seq order from a fixed range and checks, for each, that the key, the
