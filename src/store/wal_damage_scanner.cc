@@ -145,8 +145,7 @@ std::uint64_t LoadLittleEndian64(const unsigned char* bytes) {
 
 // The first record at or after `from` that starts a write (kFull or kFirst) and passes its
 // checksum; `size` when there is none.
-std::size_t NextWriteStart(const unsigned char* block, std::size_t size,
-                                  std::size_t from) {
+std::size_t NextWriteStart(const unsigned char* block, std::size_t size, std::size_t from) {
   for (std::size_t pos = from; pos + kHeaderBytes <= size; ++pos) {
     const std::uint8_t type = block[pos + 6];
     if (type != kFull && type != kFirst) continue;
