@@ -75,21 +75,6 @@ class Reader {
     }
     return MultiByteVarint();
   }
-  std::uint64_t MultiByteVarint() {
-    std::uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) {
-        Fail();
-        return 0;
-      }
-      const auto byte = static_cast<std::uint8_t>(in_[pos_++]);
-      if (shift == 63 && byte > 1) break;
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return value;
-    }
-    Fail();
-    return 0;
-  }
   std::int64_t Signed() {
     const std::uint64_t raw = Varint();
     return static_cast<std::int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
@@ -139,6 +124,21 @@ class Reader {
   }
 
  private:
+  std::uint64_t MultiByteVarint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) {
+        Fail();
+        return 0;
+      }
+      const auto byte = static_cast<std::uint8_t>(in_[pos_++]);
+      if (shift == 63 && byte > 1) break;
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    Fail();
+    return 0;
+  }
   template <typename T>
   T Bounded(std::uint64_t max) {
     const std::uint64_t value = Varint();

@@ -176,12 +176,13 @@ class EarlySetup {
     if (setup_.valid()) setup_.wait();  // the task reads config_ and the options
   }
 
-  // The setup of `config`: the one built early when it is the same file, else built now.
-  base::Result<std::unique_ptr<RunSetup>> Take(const RecordedConfig& config,
+  // The setup of the file in force per the replayed projections: the one built early when
+  // that is still the file of seq 1, else built now from the recorded one.
+  base::Result<std::unique_ptr<RunSetup>> Take(const store::EventLog& log,
+                                               const replay::Projections& projections,
                                                const RunSetupOptions& options) {
-    if (setup_.valid() && config.sha256 == config_.sha256 && config.path == config_.path) {
-      return setup_.get();
-    }
+    if (setup_.valid() && projections.run_state.config_seq <= 1) return setup_.get();
+    BATCHLOG_ASSIGN_OR_RETURN(const RecordedConfig config, ReadRecordedConfig(log, projections));
     return BuildSetup(config, options);
   }
 
@@ -307,9 +308,8 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
     }
     return outcome;  // final: nothing to do, nothing else changed
   }
-  BATCHLOG_ASSIGN_OR_RETURN(const RecordedConfig config, ReadRecordedConfig(*log, projections));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> setup,
-                            early_setup.Take(config, request.setup));
+                            early_setup.Take(*log, projections, request.setup));
   // The seed recorded at the start keeps a resumed run's draws independent of the machine;
   // draws already made are in the log, never redrawn.
   const std::uint64_t seed = projections.run_state.random_seed ^ projections.last_seq;

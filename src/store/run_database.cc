@@ -269,7 +269,10 @@ base::Result<std::unique_ptr<RunDatabase>> RunDatabase::OpenImpl(
   if (checks_wal && mode != OpenMode::kSecondary) {
     db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   }
+  // A failed open changes no WAL file: one scan serves both checks below.
+  bool scanned = false;
   const auto refuse_lost_writes = [&]() -> base::Status {
+    if (std::exchange(scanned, true)) return base::Status::Ok();
     BATCHLOG_ASSIGN_OR_RETURN(const WalScan scan, ScanWalForDamage(log_dir, kEventsColumnFamilyId));
     if (scan.damaged && scan.damage.intact_writes_after) {
       return base::DataLossError(run->context_ + ": " + DescribeWalDamage(scan.damage));

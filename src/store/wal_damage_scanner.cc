@@ -41,8 +41,8 @@ enum RecordType : std::uint8_t {
   kSetCompression = 9,  // wal_compression metadata; the log never enables it either
 };
 
-// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), one table lookup per byte: it only
-// runs on a WAL that RocksDB already reported damaged.
+// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), one table lookup per byte: it runs
+// on a WAL that RocksDB already reported damaged, and on a last block that looks torn.
 constexpr std::array<std::uint32_t, 256> MakeCrc32cTable() {
   std::array<std::uint32_t, 256> table{};
   for (std::uint32_t i = 0; i < 256; ++i) {
@@ -73,6 +73,16 @@ std::uint32_t LoadLittleEndian32(const unsigned char* bytes) {
          (static_cast<std::uint32_t>(bytes[3]) << 24);
 }
 
+// The payload length in a record header (2 bytes LE at offset 4).
+std::size_t RecordLength(const unsigned char* header) {
+  return static_cast<std::size_t>(header[4]) | (static_cast<std::size_t>(header[5]) << 8);
+}
+
+// Preallocated space never written: a zero type and length; it ends the block's records.
+bool IsUnwritten(const unsigned char* header) {
+  return header[6] == kZero && RecordLength(header) == 0;
+}
+
 struct PhysicalRecord {
   std::uint8_t type = kZero;
   std::size_t payload_bytes = 0;
@@ -84,8 +94,7 @@ bool ReadRecordAt(const unsigned char* block, std::size_t block_bytes, std::size
                   PhysicalRecord* record) {
   if (pos + kHeaderBytes > block_bytes) return false;
   const unsigned char* header = block + pos;
-  const std::size_t length =
-      static_cast<std::size_t>(header[4]) | (static_cast<std::size_t>(header[5]) << 8);
+  const std::size_t length = RecordLength(header);
   const std::uint8_t type = header[6];
   if (pos + kHeaderBytes + length > block_bytes) return false;
   if (type != kFull && type != kFirst && type != kMiddle && type != kLast &&
@@ -155,6 +164,14 @@ std::size_t NextWriteStart(const unsigned char* block, std::size_t size, std::si
   return size;
 }
 
+// Whether the record that fails at `pos` of a file's last block was cut short by a crash:
+// it runs past the end of the file and no whole write follows it. (A whole write after it
+// means its length field is what broke.)
+bool CutShortAt(const unsigned char* block, std::size_t size, std::size_t pos) {
+  return pos + kHeaderBytes + RecordLength(block + pos) > size &&
+         NextWriteStart(block, size, pos + 1) == size;
+}
+
 // A WriteBatch starts with its first sequence number (fixed64 LE) and its operation count
 // (fixed32 LE); each Put consumes one sequence number (db/write_batch.cc).
 constexpr std::size_t kWriteBatchHeaderBytes = 12;
@@ -217,15 +234,10 @@ class Scanner {
     std::size_t pos = 0;
     while (pos + kHeaderBytes <= size) {
       const unsigned char* header = block + pos;
-      const std::size_t length =
-          static_cast<std::size_t>(header[4]) | (static_cast<std::size_t>(header[5]) << 8);
-      if (header[6] == kZero && length == 0) return true;  // preallocated zeros end the block
+      if (IsUnwritten(header)) return true;
       PhysicalRecord record;
       if (!ReadRecordAt(block, size, pos, &record)) {
-        if (last_block && pos + kHeaderBytes + length > size &&
-            NextWriteStart(block, size, pos + 1) == size) {
-          // A record running past the end of the file, nothing whole after it: a write cut
-          // short by a crash. (Whole records after it mean its length field is what broke.)
+        if (last_block && CutShortAt(block, size, pos)) {
           Stop(in_write_ ? write_offset_ : block_offset + pos);
           return false;
         }
@@ -268,7 +280,6 @@ class Scanner {
     }
     return true;
   }
-
 
   // Replay stops at `offset` of the current file (no-op when it already stopped).
   void Stop(std::uint64_t offset) {
@@ -378,20 +389,17 @@ bool WalTailMayHideDamage(const fs::path& log_dir) {
     in.read(reinterpret_cast<char*>(block.data()), static_cast<std::streamsize>(tail));
     if (static_cast<std::size_t>(in.gcount()) != tail) continue;
     std::size_t pos = 0;
-    while (pos + kHeaderBytes <= tail) {
-      const std::size_t length = static_cast<std::size_t>(block[pos + 4]) |
-                                 (static_cast<std::size_t>(block[pos + 5]) << 8);
-      if (block[pos + 6] == kZero && length == 0) break;
-      PhysicalRecord record;
-      if (ReadRecordAt(block.data(), tail, pos, &record)) {
-        pos += kHeaderBytes + record.payload_bytes;
-        continue;
-      }
-      if (pos + kHeaderBytes + length > tail &&
-          NextWriteStart(block.data(), tail, pos + 1) < tail) {
-        return true;
-      }
-      break;  // a torn tail, or damage RocksDB reports itself
+    PhysicalRecord record;
+    while (pos + kHeaderBytes <= tail && !IsUnwritten(block.data() + pos) &&
+           ReadRecordAt(block.data(), tail, pos, &record)) {
+      pos += kHeaderBytes + record.payload_bytes;
+    }
+    // The first record that fails: runs past the end, yet a whole write follows it. (Any
+    // other failure is a torn tail, or damage RocksDB reports itself.)
+    if (pos + kHeaderBytes <= tail && !IsUnwritten(block.data() + pos) &&
+        pos + kHeaderBytes + RecordLength(block.data() + pos) > tail &&
+        !CutShortAt(block.data(), tail, pos)) {
+      return true;
     }
   }
   return false;

@@ -291,6 +291,47 @@ TEST_CASE("a WAL whose damaged tail was recovered by a process that wrote on is 
   CheckLogEndsAt(copy, OpenMode::kReadWrite, kept + 1);
 }
 
+TEST_CASE("damage in an older WAL's last step is DataLoss when a newer WAL's steps follow",
+          "[store][wal]") {
+  // A reopen that wrote on starts its WAL right after the older WAL's last step. When that
+  // step rots afterwards, point-in-time recovery stops there and drops the newer WAL, which
+  // does not continue the sequence where replay stopped: those acknowledged steps are lost.
+  WalRun run(8, 13);
+  REQUIRE(run.written.back().end - run.written.back().begin > 40);
+  std::uint64_t newer_first = 0;
+  std::uint64_t newer_last = 0;
+  {
+    Store store = testing::MustOpen(run.dir / "store");
+    auto log = store.OpenRun("r1", OpenMode::kReadWrite);
+    REQUIRE(log.ok());
+    StepBatch step = testing::MakeStep(1000, 3);
+    auto range = (*log)->Append(step);
+    REQUIRE(range.ok());
+    newer_first = range->first;
+    newer_last = range->last;
+  }
+  const fs::path log_dir = run.wal.parent_path();
+  REQUIRE(fs::exists(run.wal));
+  REQUIRE(NewestWal(log_dir) != run.wal);
+  const fs::path copy = run.DamagedCopy(run.written.back().begin + 20, "older");
+
+  auto scan = ScanWalForDamage(copy / "runs" / "r1" / "log", RunDatabase::kEventsColumnFamilyId);
+  REQUIRE(scan.ok());
+  REQUIRE(scan->damaged);
+  CHECK(scan->damage.file == run.wal.filename().string());
+  CHECK(scan->damage.intact_writes_after);
+  CHECK(scan->damage.first_seq_after == newer_first);
+  CHECK(scan->damage.last_seq_after == newer_last);
+  auto store = Store::Open(copy, false);
+  REQUIRE(store.ok());
+  auto log = store->OpenRun("r1", OpenMode::kReadOnly);
+  REQUIRE_FALSE(log.ok());
+  INFO(log.status().message());
+  CHECK(log.status().code() == StatusCode::kDataLoss);
+  CHECK(log.status().message().find("(seqs " + std::to_string(newer_first) + ".." +
+                                    std::to_string(newer_last) + ")") != std::string::npos);
+}
+
 TEST_CASE("a damaged length in the WAL's last block is not taken for a torn write",
           "[store][wal]") {
   // RocksDB reads a record that runs past the end of the file as a write cut short and
