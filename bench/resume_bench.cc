@@ -109,6 +109,7 @@ struct Timing {
   std::size_t commands = 0;
   double snapshot_read_s = 0;
   double snapshot_decode_s = 0;
+  double snapshot_encode_s = 0;  // writing the resumed projections as a snapshot again
   std::size_t snapshot_bytes = 0;
   // CPU time of the resuming thread for open + replay + decide (the parts measured again
   // after them are taken out, assuming they are all CPU).
@@ -176,6 +177,11 @@ Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {
       auto decoded = replay::DecodeSnapshot(snapshot->bytes);
       if (!decoded.ok()) SyntheticRunWriter::Die(decoded.status());
     });
+    // What the run loop pays for every snapshot it writes of a state this size.
+    timing.snapshot_encode_s = SecondsOf([&] {
+      const std::string encoded = replay::EncodeSnapshot(projections);
+      if (encoded.empty()) SyntheticRunWriter::Die(base::InternalError("empty snapshot"));
+    });
   }
   orchestrator::StagePolicy policy;
   policy.workflow = "bench";
@@ -193,16 +199,17 @@ Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {
          {projections.stage_inputs.body_bytes.data(), projections.stage_inputs.body_bytes.size()}});
     timing.commands = decision.commands.size();
   });
-  timing.cpu_s = ThreadCpuSeconds() - cpu_start - timing.snapshot_read_s - timing.snapshot_decode_s;
+  timing.cpu_s = ThreadCpuSeconds() - cpu_start - timing.snapshot_read_s -
+                 timing.snapshot_decode_s - timing.snapshot_encode_s;
   return timing;
 }
 
 // The fields of a Timing as one line of text, between a `--resume-once` child and its parent.
 std::string TimingLine(const Timing& t) {
   char line[256];
-  std::snprintf(line, sizeof(line), "%.9f %.9f %.9f %zu %.9f %.9f %zu %.9f\n", t.open_s,
+  std::snprintf(line, sizeof(line), "%.9f %.9f %.9f %zu %.9f %.9f %zu %.9f %.9f\n", t.open_s,
                 t.replay_s, t.decide_s, t.commands, t.snapshot_read_s, t.snapshot_decode_s,
-                t.snapshot_bytes, t.cpu_s);
+                t.snapshot_bytes, t.cpu_s, t.snapshot_encode_s);
   return line;
 }
 
@@ -215,10 +222,10 @@ Timing ResumeInNewProcess(const std::filesystem::path& root) {
   if (child == nullptr) SyntheticRunWriter::Die(base::InternalError("cannot start " + command));
   Timing t;
   const int fields =
-      std::fscanf(child, "%lf %lf %lf %zu %lf %lf %zu %lf", &t.open_s, &t.replay_s, &t.decide_s,
-                  &t.commands, &t.snapshot_read_s, &t.snapshot_decode_s, &t.snapshot_bytes,
-                  &t.cpu_s);
-  if (::pclose(child) != 0 || fields != 8) {
+      std::fscanf(child, "%lf %lf %lf %zu %lf %lf %zu %lf %lf", &t.open_s, &t.replay_s,
+                  &t.decide_s, &t.commands, &t.snapshot_read_s, &t.snapshot_decode_s,
+                  &t.snapshot_bytes, &t.cpu_s, &t.snapshot_encode_s);
+  if (::pclose(child) != 0 || fields != 9) {
     SyntheticRunWriter::Die(base::InternalError("the resuming process failed: " + command));
   }
   return t;
@@ -280,15 +287,21 @@ int main(int argc, char** argv) {
       const Spread read = spread([](const Timing& t) { return t.snapshot_read_s; });
       const Spread decode = spread([](const Timing& t) { return t.snapshot_decode_s; });
       const Spread cpu = spread([](const Timing& t) { return t.cpu_s; });
+      const Spread encode = spread([](const Timing& t) { return t.snapshot_encode_s; });
       const Spread tail = spread(
           [](const Timing& t) { return t.replay_s - t.snapshot_read_s - t.snapshot_decode_s; });
-      char line[512];
+      char line[768];
       std::snprintf(line, sizeof(line),
                     "replay with snapshots, in parts (median; best): reading the %zu MiB "
                     "snapshot %.3f s (%.3f), decoding it %.3f s (%.3f), the rest (tail) "
-                    "%.3f s (%.3f); the resuming thread's CPU %.3f s (%.3f)\n",
+                    "%.3f s (%.3f); the resuming thread's CPU %.3f s (%.3f)\n"
+                    "writing such a snapshot (EncodeSnapshot, as the run loop does every "
+                    "%llu events): %.3f s (%.3f)\n",
                     timings.front().snapshot_bytes / 1024 / 1024, read.median, read.best,
-                    decode.median, decode.best, tail.median, tail.best, cpu.median, cpu.best);
+                    decode.median, decode.best, tail.median, tail.best, cpu.median, cpu.best,
+                    static_cast<unsigned long long>(
+                        orchestrator::RunLoopOptions{}.snapshot_every_events),
+                    encode.median, encode.best);
       parts = line;
     }
   }
