@@ -18,8 +18,10 @@
 #include <fstream>
 #include <string>
 
+#include "bench/raw_rewrite_anchor.h"
 #include "src/base/clock.h"
 #include "src/base/random.h"
+#include "src/orchestrator/executor.h"
 #include "src/orchestrator/run_session.h"
 #include "src/sim/emulator.h"
 #include "src/sim/fault_plan.h"
@@ -154,5 +156,22 @@ workflows:
               static_cast<double>(outcome->last_seq) / (2.0 * static_cast<double>(requests)));
   std::printf("| store size | %.1f MiB |\n",
               static_cast<double>(DirectoryBytes(dir / "store")) / (1024.0 * 1024.0));
+
+  // The floor: this run's events and payloads written again by RocksDB alone.
+  const bench::RawRewrite raw = bench::RewriteRunWithRawRocksDb(
+      dir / "store" / "runs" / outcome->run_id / "log", dir / "raw-rewrite",
+      orchestrator::ExecutorDeps{}.events_per_step);
+  if (!raw.error.empty()) {
+    std::fprintf(stderr, "raw RocksDB rewrite failed: %s\n", raw.error.c_str());
+    return 1;
+  }
+  std::printf(
+      "| floor: the same %llu events + %llu payloads (%.0f MiB) written by raw RocksDB, %llu "
+      "synced steps | %.2f s CPU, %.2f us per request per stage |\n",
+      static_cast<unsigned long long>(raw.events), static_cast<unsigned long long>(raw.payloads),
+      static_cast<double>(raw.bytes) / (1024.0 * 1024.0),
+      static_cast<unsigned long long>(raw.steps), raw.cpu_s,
+      raw.cpu_s * 1e6 / (2.0 * static_cast<double>(requests)));
+  std::filesystem::remove_all(dir / "raw-rewrite");
   return outcome->status == replay::RunStatus::kCompleted ? 0 : 1;
 }
