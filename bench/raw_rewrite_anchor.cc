@@ -39,8 +39,9 @@ rocksdb::Status Open(const std::filesystem::path& dir, bool read_only,
   for (const std::string& name : names) descriptors.emplace_back(name, options);
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status =
-      read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), descriptors, &out.families, &db)
-                : rocksdb::DB::Open(options, dir.string(), descriptors, &out.families, &db);
+      read_only
+          ? rocksdb::DB::OpenForReadOnly(options, dir.string(), descriptors, &out.families, &db)
+          : rocksdb::DB::Open(options, dir.string(), descriptors, &out.families, &db);
   out.db.reset(db);
   return status;
 }
