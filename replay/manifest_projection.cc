@@ -64,13 +64,17 @@ void AddUsage(ManifestState& state, std::uint32_t request, const events::v1::Usa
   stage_usage.input_tokens += usage.input_tokens();
   stage_usage.output_tokens += usage.output_tokens();
   if (!billed || state.stage_carried[stage] != 0) return;
-  if (usage.input_tokens() == 0 && usage.output_tokens() == 0) return;
+  if (usage.input_tokens() == 0 && usage.output_tokens() == 0 &&
+      usage.cached_input_tokens() == 0) {
+    return;
+  }
   const std::uint16_t model =
       request < state.request_model.size() ? state.request_model[request] : kNoModel;
   CostSlot& slot = SlotOf(state, stage, model == kNoModel ? kNoIndex : model,
                           static_cast<std::uint16_t>(std::min<std::uint32_t>(attempt, 0xffff)));
   slot.input_tokens += usage.input_tokens();
   slot.output_tokens += usage.output_tokens();
+  slot.cached_input_tokens += usage.cached_input_tokens();
 }
 
 // Cancelled and expired requests cost nothing, whatever usage their line carried.
@@ -89,7 +93,10 @@ base::Status ApplyRunStarted(ManifestState& state, const events::v1::RunStarted&
                                       .model = price.model(),
                                       .input_per_million = price.input_per_million(),
                                       .output_per_million = price.output_per_million(),
-                                      .batch_discount = price.batch_discount()});
+                                      .batch_discount = price.batch_discount(),
+                                      .cached_input_per_million = price.cached_input_per_million(),
+                                      .has_cached_price = price.has_cached_input_per_million(),
+                                      .cached_in_input = price.cached_in_input()});
   }
   ForkProvenance& fork = state.forked_from;
   fork = ForkProvenance{};
@@ -488,6 +495,26 @@ void RecomputeDerived(ManifestState& state) {
 
 double RoundCost(double amount) { return std::round(amount * 1e9) / 1e9; }
 
+namespace {
+
+// What one slot's tokens cost at `price` (header comment, "Cost").
+double SlotAmount(const CostSlot& slot, const StagePrice& price) {
+  double input = static_cast<double>(slot.input_tokens) * price.input_per_million;
+  if (price.has_cached_price) {
+    const std::uint64_t cached = price.cached_in_input
+                                     ? std::min(slot.cached_input_tokens, slot.input_tokens)
+                                     : slot.cached_input_tokens;
+    if (price.cached_in_input) {
+      input = static_cast<double>(slot.input_tokens - cached) * price.input_per_million;
+    }
+    input += static_cast<double>(cached) * price.cached_input_per_million;
+  }
+  return (input + static_cast<double>(slot.output_tokens) * price.output_per_million) / 1e6 *
+         (1.0 - price.batch_discount);
+}
+
+}  // namespace
+
 ManifestCost ComputeCost(const ManifestState& state) {
   const Lifecycle& lifecycle = state.lifecycle;
   ManifestCost cost;
@@ -513,9 +540,7 @@ ManifestCost ComputeCost(const ManifestState& state) {
       stage.unpriced_output_tokens += slot.output_tokens;
       continue;
     }
-    const double amount = (static_cast<double>(slot.input_tokens) * price->input_per_million +
-                           static_cast<double>(slot.output_tokens) * price->output_per_million) /
-                          1e6 * (1.0 - price->batch_discount);
+    const double amount = SlotAmount(slot, *price);
     stage.total += amount;
     auto at = std::lower_bound(
         stage.by_attempt.begin(), stage.by_attempt.end(), slot.attempt,

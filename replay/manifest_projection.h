@@ -43,7 +43,10 @@
 // stage carried over by a fork costs nothing here (the source run paid for it). Per stage,
 // model and attempt the projection sums integer token counts; the render prices them:
 // (input * input_per_million + output * output_per_million) / 1e6 * (1 - batch_discount),
-// with the price RunStarted recorded for (workflow, stage, model). Tokens of a model with no
+// with the price RunStarted recorded for (workflow, stage, model). A price with a cached
+// input rate bills cached input tokens at that rate: taken out of `input` where the provider
+// counts them in it (OpenAI), added beside it where it does not (Anthropic); without one,
+// cached tokens are billed as the input counts them. Tokens of a model with no
 // price are reported as unpriced_tokens and cost 0. Amounts are rounded to 1e-9 currency
 // units, in the currency of the workflow file's prices.
 //
@@ -77,6 +80,9 @@ struct StagePrice {
   double input_per_million = 0;
   double output_per_million = 0;
   double batch_discount = 0;
+  double cached_input_per_million = 0;
+  bool has_cached_price = false;  // cached_input_per_million was recorded
+  bool cached_in_input = false;   // the provider counts cached tokens inside input_tokens
   bool operator==(const StagePrice&) const = default;
 };
 
@@ -87,6 +93,7 @@ struct CostSlot {
   std::uint16_t attempt = 0;
   std::uint64_t input_tokens = 0;
   std::uint64_t output_tokens = 0;
+  std::uint64_t cached_input_tokens = 0;
   bool operator==(const CostSlot&) const = default;
 };
 

@@ -77,7 +77,9 @@ class Writer {
   }
 
  private:
-  [[gnu::noinline]] void Grow(std::size_t bytes) { out_.resize(std::max(2 * out_.size(), used_ + bytes + 4096)); }
+  [[gnu::noinline]] void Grow(std::size_t bytes) {
+    out_.resize(std::max(2 * out_.size(), used_ + bytes + 4096));
+  }
 
   std::string& out_;
   std::size_t used_;  // bytes written; out_.size() is what is allocated ahead
@@ -298,6 +300,9 @@ void PutManifest(Writer& out, const ManifestState& state) {
     PutDouble(out, price.input_per_million);
     PutDouble(out, price.output_per_million);
     PutDouble(out, price.batch_discount);
+    PutDouble(out, price.cached_input_per_million);
+    out.Bool(price.has_cached_price);
+    out.Bool(price.cached_in_input);
   }
   PutIdTable(out, state.models);
   // Models change rarely along the requests: runs of (length, model + 1; 0 = none).
@@ -324,6 +329,7 @@ void PutManifest(Writer& out, const ManifestState& state) {
     out.Varint(slot.attempt);
     out.Varint(slot.input_tokens);
     out.Varint(slot.output_tokens);
+    out.Varint(slot.cached_input_tokens);
   }
   const ForkProvenance& fork = state.forked_from;
   out.String(fork.source_run_id);
@@ -634,7 +640,8 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     usage.input_tokens = in.Varint();
     usage.output_tokens = in.Varint();
   }
-  const std::uint32_t prices = in.Count(27);  // three lengths and three doubles at least
+  // Three lengths, four doubles and two flags at least.
+  const std::uint32_t prices = in.Count(37);
   state.prices.resize(prices);
   for (StagePrice& price : state.prices) {
     price.workflow = in.String();
@@ -643,6 +650,9 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     price.input_per_million = GetDouble(in);
     price.output_per_million = GetDouble(in);
     price.batch_discount = GetDouble(in);
+    price.cached_input_per_million = GetDouble(in);
+    price.has_cached_price = in.Bool();
+    price.cached_in_input = in.Bool();
   }
   if (!GetIdTable(in, state.models)) return Damaged("model table");
   const std::uint32_t requests = shape.requests.size();
@@ -659,7 +669,7 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     state.request_model.resize(state.request_model.size() + length, value);
   }
   if (state.request_model.size() != requests) return Damaged("request model count");
-  const std::uint32_t slots = in.Count(5);
+  const std::uint32_t slots = in.Count(6);
   state.cost_slots.resize(slots);
   for (CostSlot& slot : state.cost_slots) {
     slot.stage = in.U32();
@@ -667,6 +677,7 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     slot.attempt = in.U16();
     slot.input_tokens = in.Varint();
     slot.output_tokens = in.Varint();
+    slot.cached_input_tokens = in.Varint();
     if (slot.stage >= stages || (slot.model != kNoIndex && slot.model >= state.models.size())) {
       return Damaged("cost slot");
     }

@@ -41,6 +41,10 @@ events::v1::RunStarted MakeRunStarted(const workflow::WorkflowFile& file,
         out->set_input_per_million(price.input_per_million);
         out->set_output_per_million(price.output_per_million);
         out->set_batch_discount(price.batch_discount);
+        if (price.cached_input_per_million.has_value()) {
+          out->set_cached_input_per_million(*price.cached_input_per_million);
+          out->set_cached_in_input(stage.provider_kind != workflow::ProviderKind::kAnthropic);
+        }
       }
     }
   }

@@ -91,6 +91,8 @@ struct ModelPrice {
   double input_per_million = 0;   // >= 0
   double output_per_million = 0;  // >= 0
   double batch_discount = 0.5;    // in [0, 1]
+  // Cached input tokens (prompt-cache reads), >= 0; unset: see events.proto, ModelPrice.
+  std::optional<double> cached_input_per_million;
   bool operator==(const ModelPrice&) const = default;
 };
 

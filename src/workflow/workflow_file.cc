@@ -39,7 +39,7 @@ constexpr std::string_view kBatchLimitKeys[] = {"max_requests", "max_bytes"};
 constexpr std::string_view kErrorClassKeys[] = {"retryable", "permanent", "unknown_default"};
 constexpr std::string_view kQuotaKeys[] = {"enqueued_tokens", "warn_fraction"};
 constexpr std::string_view kPriceKeys[] = {"input_per_million", "output_per_million",
-                                           "batch_discount"};
+                                           "batch_discount", "cached_input_per_million"};
 constexpr std::string_view kKinds[] = {"openai", "anthropic", "openai_compatible"};
 constexpr std::string_view kStartModes[] = {"after_stage", "as_ready"};
 constexpr std::string_view kOpenAiEndpoints[] = {"/v1/chat/completions", "/v1/completions",
@@ -924,6 +924,11 @@ base::Status Parser::ApplyPrices(const Entry& entry, const std::string& path, Po
     if (const Entry* e = fields.Find("batch_discount")) {
       BATCHLOG_ASSIGN_OR_RETURN(price.batch_discount,
                                 Number(*e, fields.PathOf("batch_discount"), 0, true, 1, true));
+    }
+    if (const Entry* e = fields.Find("cached_input_per_million")) {
+      BATCHLOG_ASSIGN_OR_RETURN(
+          price.cached_input_per_million,
+          Number(*e, fields.PathOf("cached_input_per_million"), 0, true, kNoMax, false));
     }
     set.prices[model.key] = price;
   }

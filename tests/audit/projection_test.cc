@@ -2,6 +2,7 @@
 // diff, on hand-built logs (no store, no provider): every expected figure is computed by
 // hand in the test.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -249,6 +250,58 @@ TEST_CASE("cost equals the hand-computed sum over billed attempts", "[audit][cos
   CHECK(stage_1["cost"]["unpriced_tokens"]["input_tokens"] == 1000);
   // usage keeps every recorded result's tokens (duplicates once), billed or not.
   CHECK(stage_1["usage"]["input_tokens"] == 100 + 30 + 40 + 1000 + 200 + 5);
+}
+
+// Three stages of one model, each with 1,000 input tokens of which 600 were read from a
+// prompt cache, and 100 output tokens: stage_1 priced OpenAI-style (cached tokens counted
+// inside input_tokens), stage_2 Anthropic-style (reported beside it, so input_tokens is
+// 400), stage_3 with no cached rate.
+std::vector<v1::Event> CachedInputLog() {
+  EventSequenceBuilder log("cached-run");
+  v1::Event& started = log.RunStarted();
+  AddPrice(started, "stage_1", "m", 2.0, 8.0, 0.5);
+  AddPrice(started, "stage_2", "m", 3.0, 15.0, 0.5);
+  AddPrice(started, "stage_3", "m", 2.0, 8.0, 0.5);
+  auto& prices = *started.mutable_run_started()->mutable_prices();
+  prices[0].set_cached_input_per_million(1.0);
+  prices[0].set_cached_in_input(true);
+  prices[1].set_cached_input_per_million(0.3);
+  prices[1].set_cached_in_input(false);
+  int batch = 0;
+  for (const auto& [stage, input] : {std::pair<std::string, int>{"stage_1", 1000},
+                                     {"stage_2", 400}, {"stage_3", 1000}}) {
+    const std::string key = "b" + std::to_string(++batch);
+    Planned(log, stage, "q" + stage, "m");
+    log.BatchPlanned(key, "math", stage, {"q" + stage}, 1);
+    log.BatchSubmitted(key, "batch_" + key);
+    log.BatchEnded(key);
+    log.RequestSucceeded(key, "q" + stage, 1, input, 100)
+        .mutable_request_succeeded()
+        ->mutable_usage()
+        ->set_cached_input_tokens(600);
+    log.ResultsIngested(key);
+  }
+  return log.Take();
+}
+
+TEST_CASE("cached input tokens are billed at the cached rate, as the provider counts them",
+          "[audit][cost]") {
+  const std::vector<v1::Event> events = CachedInputLog();
+  const Projections projections = Fold(events, events.size());
+  const ManifestCost cost = ComputeCost(projections.manifest);
+  REQUIRE(cost.stages.size() == 3);
+  // OpenAI-style: 400 uncached at 2, 600 cached at 1, 100 out at 8; half off.
+  CHECK(cost.stages[0].total == Approx((400 * 2.0 + 600 * 1.0 + 100 * 8.0) / 1e6 * 0.5));
+  // Anthropic-style: 400 input at 3, plus 600 cache reads at 0.3, 100 out at 15; half off.
+  CHECK(cost.stages[1].total == Approx((400 * 3.0 + 600 * 0.3 + 100 * 15.0) / 1e6 * 0.5));
+  // No cached rate: priced as before the rate existed, input_tokens at the input price.
+  CHECK(cost.stages[2].total == Approx((1000 * 2.0 + 100 * 8.0) / 1e6 * 0.5));
+
+  // The snapshot keeps the rates and the cached counts.
+  auto decoded = DecodeSnapshot(EncodeSnapshot(projections));
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == projections);
+  CHECK(RenderManifestJson(decoded->manifest) == RenderManifestJson(projections.manifest));
 }
 
 TEST_CASE("a snapshot anywhere in the log keeps the cost and the audit index",

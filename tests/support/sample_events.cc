@@ -63,6 +63,8 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     price->set_input_per_million(0.15);
     price->set_output_per_million(0.6);
     price->set_batch_discount(0.5);
+    price->set_cached_input_per_million(0.075);
+    price->set_cached_in_input(true);
     auto* fork = e->mutable_forked_from();
     fork->set_source_run_id("math-20261127-101500");
     fork->set_source_seq(9123);
