@@ -501,13 +501,14 @@ namespace {
 double SlotAmount(const CostSlot& slot, const StagePrice& price) {
   double input = static_cast<double>(slot.input_tokens) * price.input_per_million;
   if (price.has_cached_price) {
-    const std::uint64_t cached = price.cached_in_input
-                                     ? std::min(slot.cached_input_tokens, slot.input_tokens)
-                                     : slot.cached_input_tokens;
-    if (price.cached_in_input) {
-      input = static_cast<double>(slot.input_tokens - cached) * price.input_per_million;
+    std::uint64_t uncached = slot.input_tokens;
+    std::uint64_t cached = slot.cached_input_tokens;
+    if (price.cached_in_input) {  // OpenAI: cached tokens are part of input_tokens
+      cached = std::min(cached, uncached);
+      uncached -= cached;
     }
-    input += static_cast<double>(cached) * price.cached_input_per_million;
+    input = static_cast<double>(uncached) * price.input_per_million +
+            static_cast<double>(cached) * price.cached_input_per_million;
   }
   return (input + static_cast<double>(slot.output_tokens) * price.output_per_million) / 1e6 *
          (1.0 - price.batch_discount);
