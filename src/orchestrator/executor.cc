@@ -10,6 +10,7 @@
 #include "src/orchestrator/backoff.h"
 #include "src/orchestrator/enqueued_tokens.h"
 #include "src/orchestrator/kill_point.h"
+#include "src/orchestrator/snapshot_retention.h"
 #include "src/providers/results_parser.h"
 
 namespace batchlog::orchestrator {
@@ -157,6 +158,11 @@ base::Status Executor::WriteSnapshot() {
   store::StepBatch step;
   step.snapshot = replay::EncodeSnapshot(*deps_.projections);
   step.durability = store::Durability::kSynced;
+  // Older snapshots beyond the retention set go in the same WriteBatch (snapshot_retention.h).
+  BATCHLOG_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> listed, deps_.log->SnapshotSeqs());
+  if (listed.empty() || listed.back() < deps_.projections->last_seq) {
+    step.drop_snapshots = SnapshotsToDrop(listed, deps_.projections->last_seq);
+  }
   KillPoint("before-snapshot");
   BATCHLOG_RETURN_IF_ERROR(deps_.log->Append(step).status());
   KillPoint("after-snapshot");

@@ -57,6 +57,10 @@ struct StepBatch {
   // A projection snapshot covering the last event of this step, written in the same
   // WriteBatch (so a snapshot never claims a seq that is not in the log).
   std::optional<std::string> snapshot;
+  // Older snapshots (by the seq they cover) deleted in the same WriteBatch, with their meta
+  // keys: retention, only in a step that writes a newer snapshot, so the latest one is never
+  // removed. Each must be listed by SnapshotSeqs() and below the new snapshot's seq.
+  std::vector<std::uint64_t> drop_snapshots;
   Durability durability = Durability::kSynced;
 };
 
@@ -136,6 +140,10 @@ class EventLog {
   // The latest snapshot covering a seq <= at_or_before, if any.
   virtual base::Result<std::optional<Snapshot>> LatestSnapshot(
       std::uint64_t at_or_before = std::numeric_limits<std::uint64_t>::max()) const = 0;
+
+  // The seqs of the snapshots the meta keys list, ascending (every snapshot this build
+  // writes; a run's snapshots from before the meta keys existed are not listed).
+  virtual base::Result<std::vector<std::uint64_t>> SnapshotSeqs() const = 0;
 
   // kSecondary: catch up with the writer's progress (then last_seq() moves).
   // kReadOnly / kReadWrite: a no-op.

@@ -56,6 +56,21 @@ base::Status EventLogWriter::Validate(const StepBatch& step, std::uint64_t first
     return base::InvalidArgumentError("run '" + run_id_ +
                                       "': a snapshot needs at least one event in the log");
   }
+  if (!step.drop_snapshots.empty()) {
+    if (!step.snapshot.has_value()) {
+      return base::InvalidArgumentError(
+          "run '" + run_id_ + "': snapshots are dropped only in a step that writes a newer one");
+    }
+    const std::uint64_t snapshot_seq = first_seq + step.events.size() - 1;
+    for (const std::uint64_t dropped : step.drop_snapshots) {
+      if (dropped >= snapshot_seq) {
+        return base::InvalidArgumentError(
+            "run '" + run_id_ + "': cannot drop the snapshot at seq " + std::to_string(dropped) +
+            ", not older than the one this step writes (seq " + std::to_string(snapshot_seq) +
+            ")");
+      }
+    }
+  }
   return base::Status::Ok();
 }
 
@@ -95,6 +110,15 @@ base::Result<SeqRange> EventLogWriter::Append(StepBatch& step) {
     rocksdb::Status status = batch_.Put(database_.snapshots(), ToSlice(key), *step.snapshot);
     if (status.ok()) {
       status = batch_.Put(database_.meta(), kf::MetaSnapshotKeyView(directory_key), size);
+    }
+    for (const std::uint64_t dropped : step.drop_snapshots) {
+      if (!status.ok()) break;
+      const kf::SeqKey dropped_key = kf::EncodeSeqKey(dropped);
+      const kf::MetaSnapshotKey dropped_listing = kf::EncodeMetaSnapshotKey(dropped);
+      status = batch_.Delete(database_.snapshots(), ToSlice(dropped_key));
+      if (status.ok()) {
+        status = batch_.Delete(database_.meta(), kf::MetaSnapshotKeyView(dropped_listing));
+      }
     }
     BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(status, "run '" + run_id_ + "': building a step"));
   }

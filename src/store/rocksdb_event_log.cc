@@ -104,6 +104,13 @@ base::Result<std::optional<Snapshot>> RocksDbEventLog::LatestSnapshot(
   return snapshots_.Latest(std::min(at_or_before, last_seq()));
 }
 
+base::Result<std::vector<std::uint64_t>> RocksDbEventLog::SnapshotSeqs() const {
+  BATCHLOG_ASSIGN_OR_RETURN(std::vector<std::uint64_t> seqs, snapshots_.ListedSeqs());
+  // As LatestSnapshot: none ahead of the events this handle can read.
+  while (!seqs.empty() && seqs.back() > last_seq()) seqs.pop_back();
+  return seqs;
+}
+
 base::Status RocksDbEventLog::CatchUp() {
   if (database_->mode() != OpenMode::kSecondary) return base::Status::Ok();
   BATCHLOG_RETURN_IF_ERROR(database_->CatchUp());

@@ -36,6 +36,7 @@ class RocksDbEventLog final : public EventLog {
       const std::function<base::Status(std::uint64_t seq, std::string_view blob)>& visit)
       const override;
   base::Result<std::optional<Snapshot>> LatestSnapshot(std::uint64_t at_or_before) const override;
+  base::Result<std::vector<std::uint64_t>> SnapshotSeqs() const override;
   base::Status CatchUp() override;
   base::Status Flush() override;
 

@@ -23,6 +23,27 @@ rocksdb::ReadOptions SnapshotReadOptions() {
 
 }  // namespace
 
+base::Result<std::vector<std::uint64_t>> SnapshotStore::ListedSeqs() const {
+  std::vector<std::uint64_t> seqs;
+  std::unique_ptr<rocksdb::Iterator> directory(
+      database_.db()->NewIterator(rocksdb::ReadOptions(), database_.meta()));
+  const rocksdb::Slice prefix(kf::kMetaSnapshotKeyPrefix.data(), kf::kMetaSnapshotKeyPrefix.size());
+  for (directory->Seek(prefix); directory->Valid() && directory->key().starts_with(prefix);
+       directory->Next()) {
+    std::uint64_t seq = 0;
+    if (!kf::DecodeMetaSnapshotKey(
+            std::string_view(directory->key().data(), directory->key().size()), &seq)) {
+      return base::DataLossError("run '" + database_.run_id() + "': meta key " +
+                                 directory->key().ToString(/*hex=*/true) +
+                                 " is not a snapshot listing");
+    }
+    seqs.push_back(seq);
+  }
+  BATCHLOG_RETURN_IF_ERROR(FromRocksDbStatus(
+      directory->status(), "run '" + database_.run_id() + "': listing snapshots"));
+  return seqs;
+}
+
 base::Result<std::optional<Snapshot>> SnapshotStore::Latest(std::uint64_t at_or_before) const {
   const std::string context = "run '" + database_.run_id() + "': reading the latest snapshot";
   // The meta keys name every snapshot this build wrote; the snapshot under the one found is

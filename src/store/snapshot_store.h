@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "src/base/result.h"
 #include "src/store/event_log.h"
@@ -26,6 +27,9 @@ class SnapshotStore {
   // the snapshots column family. kDataLoss when meta lists a snapshot that is missing, or the
   // snapshots column family holds a key that is not an 8-byte seq.
   base::Result<std::optional<Snapshot>> Latest(std::uint64_t at_or_before) const;
+
+  // The seqs the meta keys list, ascending.
+  base::Result<std::vector<std::uint64_t>> ListedSeqs() const;
 
  private:
   const RunDatabase& database_;

@@ -181,7 +181,7 @@ std::unique_ptr<Child> CrashHarness::Start(const std::vector<std::string>& args,
   // Small steps and frequent snapshots: the mid-ingest, plan-requests-step and snapshot
   // kill points fire on a small run, and resume starts from a snapshot.
   env_text.push_back("BATCHLOG_EVENTS_PER_STEP=3");
-  env_text.push_back("BATCHLOG_SNAPSHOT_EVERY=40");
+  env_text.push_back("BATCHLOG_SNAPSHOT_EVERY=" + std::to_string(snapshot_every_));
   if (!kill_point.empty()) env_text.push_back("BATCHLOG_KILL_POINT=" + kill_point);
 
   std::vector<char*> argv;

@@ -85,6 +85,8 @@ class CrashHarness {
   std::filesystem::path store() const { return store_; }
   // Moves the store (e.g. onto a small filesystem); call before the first run.
   void set_store(std::filesystem::path store) { store_ = std::move(store); }
+  // BATCHLOG_SNAPSHOT_EVERY for the children (default 40).
+  void set_snapshot_every(int events) { snapshot_every_ = events; }
   const std::string& run_id() const { return run_id_; }
   const std::string& base_url() const { return emulator_->base_url(); }
   const std::filesystem::path& workflow() const { return workflow_; }
@@ -124,6 +126,7 @@ class CrashHarness {
   const Scenario& scenario_;
   batchlog::testing::TempDir dir_;
   std::filesystem::path store_;
+  int snapshot_every_ = 40;
   std::filesystem::path workflow_;
   std::string run_id_ = "crash-run";
   std::unique_ptr<sim::Emulator> emulator_;

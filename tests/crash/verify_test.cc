@@ -2,13 +2,17 @@
 // names the check, the run and the seq (a missing event, an outcome paired with the wrong
 // intent, a snapshot that disagrees with the log, an edited manifest file, a completed run
 // with an open intent).
+#include <bit>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "replay/snapshot_codec.h"
+#include "src/orchestrator/log_replay.h"
 #include "src/orchestrator/verify.h"
 #include "src/store/key_format.h"
 #include "tests/crash/crash_harness.h"
@@ -89,6 +93,63 @@ TEST_CASE("verify passes on a completed run and says what it checked", "[crash][
   const ChildResult cli = run.harness.Batchlog({"verify", run.harness.run_id()});
   CHECK(cli.exit_code == 0);
   CHECK(cli.out == text);
+}
+
+TEST_CASE("a run keeps a pruned set of snapshots and every as-of fold stays exact",
+          "[crash][verify][snapshot]") {
+  constexpr int kSnapshotEvery = 4;  // ~25 snapshots on this ~105-event run
+  CrashHarness harness(OpenAiThenAnthropic(), "pruned");
+  harness.set_snapshot_every(kSnapshotEvery);
+  REQUIRE(harness.Run().exit_code == 0);
+  std::uint64_t last_seq = 0;
+  std::vector<std::uint64_t> kept;
+  {
+    auto store = store::Store::Open(harness.store(), false);
+    REQUIRE(store.ok());
+    auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+    REQUIRE(log.ok());
+    last_seq = (*log)->last_seq();
+    auto seqs = (*log)->SnapshotSeqs();
+    REQUIRE(seqs.ok());
+    kept = *seqs;
+  }
+  INFO("last seq " << last_seq << ", " << kept.size() << " snapshots kept");
+  // More snapshots were written than the retention keeps.
+  REQUIRE(last_seq / kSnapshotEvery > 2 + static_cast<std::uint64_t>(std::bit_width(last_seq)));
+  CHECK(kept.size() <= 2 + static_cast<std::size_t>(std::bit_width(last_seq)));
+  CHECK(kept.size() >= 2);
+  const auto verified = VerifyRun(harness.store(), harness.run_id());
+  REQUIRE(verified.ok());
+  CHECK(verified->ok());
+  CHECK(verified->snapshots_checked == kept.size());
+
+  // The oracle: the same log with every snapshot deleted, so each fold starts at seq 1.
+  const std::filesystem::path bare = harness.dir() / "no-snapshots";
+  std::filesystem::copy(harness.store(), bare, std::filesystem::copy_options::recursive);
+  {
+    store::testing::RawRunDatabase raw(bare / "runs" / harness.run_id() / "log");
+    for (const std::uint64_t seq : kept) {
+      raw.Delete(kf::kSnapshotsColumnFamily, SeqKey(seq));
+      raw.Delete(kf::kMetaColumnFamily, kf::MetaSnapshotKeyView(kf::EncodeMetaSnapshotKey(seq)));
+    }
+  }
+  auto pruned_store = store::Store::Open(harness.store(), false);
+  auto bare_store = store::Store::Open(bare, false);
+  REQUIRE(pruned_store.ok());
+  REQUIRE(bare_store.ok());
+  auto pruned = pruned_store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+  auto oracle = bare_store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+  REQUIRE(pruned.ok());
+  REQUIRE(oracle.ok());
+  REQUIRE_FALSE((*oracle)->LatestSnapshot().value().has_value());
+  for (std::uint64_t seq = 1; seq <= last_seq; seq += 7) {
+    CAPTURE(seq);
+    auto from_snapshots = orchestrator::ReplayLog(**pruned, seq);
+    auto from_scratch = orchestrator::ReplayLog(**oracle, seq);
+    REQUIRE(from_snapshots.ok());
+    REQUIRE(from_scratch.ok());
+    CHECK(*from_snapshots == *from_scratch);
+  }
 }
 
 TEST_CASE("verify reports a missing event as DataLoss naming run and seq", "[crash][verify]") {

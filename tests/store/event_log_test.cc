@@ -416,6 +416,59 @@ TEST_CASE("the latest snapshot at or before a seq is found", "[store]") {
   CHECK(latest(std::numeric_limits<std::uint64_t>::max())->seq == 8);
 }
 
+TEST_CASE("a step drops older snapshots and their listings with its own snapshot", "[store]") {
+  FilledRun run(0);
+  auto log = run.Open(OpenMode::kReadWrite);
+  for (std::uint64_t first = 1; first <= 7; first += 3) {  // snapshots at 3, 6 and 9
+    StepBatch step = MakeStep(first, 3);
+    step.snapshot = "covers-" + std::to_string(first + 2);
+    REQUIRE(log->Append(step).ok());
+  }
+  REQUIRE(log->SnapshotSeqs().ok());
+  CHECK(*log->SnapshotSeqs() == std::vector<std::uint64_t>{3, 6, 9});
+
+  StepBatch next = MakeStep(10, 3);
+  next.snapshot = "covers-12";
+  next.drop_snapshots = {3, 9};
+  REQUIRE(log->Append(next).ok());
+  CHECK(*log->SnapshotSeqs() == std::vector<std::uint64_t>{6, 12});
+  // Nothing at or before 5 any more: with no listing there, the lookup falls back to the
+  // snapshots column family itself, which no longer holds seq 3 either.
+  CHECK_FALSE(log->LatestSnapshot(5)->has_value());
+  CHECK(log->LatestSnapshot(11).value()->seq == 6);
+  CHECK(log->LatestSnapshot(12).value()->bytes == "covers-12");
+
+  StepBatch last = MakeStep(13, 3);
+  last.snapshot = "covers-15";
+  last.drop_snapshots = {6};
+  REQUIRE(log->Append(last).ok());
+  CHECK(*log->SnapshotSeqs() == std::vector<std::uint64_t>{12, 15});
+  CHECK_FALSE(log->LatestSnapshot(11)->has_value());  // 9 and 6 are gone from both families
+}
+
+TEST_CASE("dropping snapshots without a newer one in the step is refused, writing nothing",
+          "[store]") {
+  FilledRun run(0);
+  auto log = run.Open(OpenMode::kReadWrite);
+  StepBatch first = MakeStep(1, 3);
+  first.snapshot = "covers-3";
+  REQUIRE(log->Append(first).ok());
+
+  StepBatch no_snapshot = MakeStep(4, 2);
+  no_snapshot.drop_snapshots = {3};
+  const auto refused = log->Append(no_snapshot);
+  REQUIRE(refused.status().code() == base::StatusCode::kInvalidArgument);
+  CHECK(refused.status().message().find("newer one") != std::string::npos);
+
+  StepBatch same_seq;
+  same_seq.snapshot = "covers-3-again";
+  same_seq.drop_snapshots = {3};
+  CHECK(log->Append(same_seq).status().code() == base::StatusCode::kInvalidArgument);
+  CHECK(log->last_seq() == 3);
+  CHECK(*log->SnapshotSeqs() == std::vector<std::uint64_t>{3});
+  CHECK(log->LatestSnapshot(3).value()->bytes == "covers-3");
+}
+
 TEST_CASE("snapshots written before the meta keys existed are still found", "[store]") {
   FilledRun run(0);
   {
