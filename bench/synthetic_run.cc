@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "replay/snapshot_codec.h"
+#include "src/orchestrator/snapshot_retention.h"
 #include "src/store/store.h"
 
 namespace batchlog::bench {
@@ -73,6 +74,10 @@ void SyntheticRunWriter::Snapshot() {
   Flush();
   store::StepBatch step;
   step.snapshot = replay::EncodeSnapshot(projections_);
+  // Older snapshots pruned as the run loop prunes them (snapshot_retention.h).
+  auto listed = log_.SnapshotSeqs();
+  if (!listed.ok()) Die(listed.status());
+  step.drop_snapshots = orchestrator::SnapshotsToDrop(*listed, projections_.last_seq);
   auto appended = log_.Append(step);
   if (!appended.ok()) Die(appended.status());
 }
