@@ -77,7 +77,7 @@ void SyntheticRunWriter::Snapshot() {
   // Older snapshots pruned as the run loop prunes them (snapshot_retention.h).
   auto listed = log_.SnapshotSeqs();
   if (!listed.ok()) Die(listed.status());
-  step.drop_snapshots = orchestrator::SnapshotsToDrop(*listed, projections_.last_seq);
+  step.drop_snapshots = orchestrator::SnapshotsToDrop(*listed);
   auto appended = log_.Append(step);
   if (!appended.ok()) Die(appended.status());
 }

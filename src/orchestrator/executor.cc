@@ -161,7 +161,7 @@ base::Status Executor::WriteSnapshot() {
   // Older snapshots beyond the retention set go in the same WriteBatch (snapshot_retention.h).
   BATCHLOG_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> listed, deps_.log->SnapshotSeqs());
   if (listed.empty() || listed.back() < deps_.projections->last_seq) {
-    step.drop_snapshots = SnapshotsToDrop(listed, deps_.projections->last_seq);
+    step.drop_snapshots = SnapshotsToDrop(listed);
   }
   KillPoint("before-snapshot");
   BATCHLOG_RETURN_IF_ERROR(deps_.log->Append(step).status());

@@ -17,9 +17,8 @@
 
 namespace batchlog::orchestrator {
 
-// `listed`: the seqs of the run's snapshots, ascending; `new_seq`: the seq of the snapshot
-// being written, greater than all of them. Returns the listed seqs to drop, ascending.
-std::vector<std::uint64_t> SnapshotsToDrop(std::span<const std::uint64_t> listed,
-                                           std::uint64_t new_seq);
+// Called as a snapshot newer than all of `listed` (the seqs of the run's snapshots,
+// ascending) is written; returns the listed seqs to drop with it, ascending.
+std::vector<std::uint64_t> SnapshotsToDrop(std::span<const std::uint64_t> listed);
 
 }  // namespace batchlog::orchestrator
