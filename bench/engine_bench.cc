@@ -19,6 +19,7 @@
 #include <string>
 
 #include "bench/raw_rewrite_anchor.h"
+#include "bench/thread_cpu.h"
 #include "src/base/clock.h"
 #include "src/base/random.h"
 #include "src/orchestrator/executor.h"
@@ -30,13 +31,6 @@
 namespace {
 
 using namespace batchlog;
-
-double ThreadCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_THREAD, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
 
 double PeakRssMiB() {
   rusage usage{};
@@ -131,9 +125,9 @@ workflows:
   request.manifest_min_interval_s = 60;
 
   const auto wall_start = std::chrono::steady_clock::now();
-  const double cpu_start = ThreadCpuSeconds();
+  const double cpu_start = bench::ThreadCpuSeconds();
   auto outcome = orchestrator::StartRun(dir / "wf.yaml", request);
-  const double cpu = ThreadCpuSeconds() - cpu_start;
+  const double cpu = bench::ThreadCpuSeconds() - cpu_start;
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   if (!outcome.ok()) {

@@ -33,6 +33,7 @@
 
 #include "batchlog/events/v1/events.pb.h"
 #include "bench/bench_summary.h"
+#include "bench/thread_cpu.h"
 #include "bench/event_corpus.h"
 #include "bench/event_log_event_source.h"
 #include "bench/raw_anchors.h"
@@ -65,12 +66,6 @@ double SecondsSince(SteadyClock::time_point start) {
 
 // CPU time of the calling thread: the read benchmarks are single-threaded and CPU-bound,
 // so events per CPU-second stays meaningful when other processes share the machine.
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
 const char* EngineName(Engine engine) { return engine == Engine::kRocksDb ? "rocksdb" : "sqlite"; }
 
 std::uint64_t DirectoryBytes(const std::filesystem::path& dir) {

@@ -5,20 +5,18 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
-#include <ctime>
 #include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "bench/thread_cpu.h"
+#include "src/store/key_format.h"
+
 namespace batchlog::bench {
 namespace {
 
-double ThreadCpuSeconds() {
-  timespec now{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
-}
+namespace kf = store::key_format;
 
 struct Handles {
   std::unique_ptr<rocksdb::DB> db;
@@ -62,14 +60,16 @@ RawRewrite RewriteRunWithRawRocksDb(const std::filesystem::path& run_log_dir,
   std::size_t events_family = names.size();
   std::size_t payloads_family = names.size();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "events") events_family = i;
-    if (names[i] == "payloads") payloads_family = i;
+    if (names[i] == kf::kEventsColumnFamily) events_family = i;
+    if (names[i] == kf::kPayloadsColumnFamily) payloads_family = i;
   }
   if (events_family == names.size() || payloads_family == names.size()) {
     return {.error = "no events or payloads column family in " + run_log_dir.string()};
   }
   Handles target;
-  status = Open(scratch_dir, false, {rocksdb::kDefaultColumnFamilyName, "events", "payloads"},
+  status = Open(scratch_dir, false,
+                {rocksdb::kDefaultColumnFamilyName, std::string(kf::kEventsColumnFamily),
+                 std::string(kf::kPayloadsColumnFamily)},
                 target);
   if (!status.ok()) return {.error = status.ToString()};
 

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/thread_cpu.h"
 #include "src/base/random.h"
 #include "src/base/status.h"
 #include "src/providers/result_line.h"
@@ -59,12 +60,6 @@ std::uint64_t EnvOr(const char* name, std::uint64_t fallback) {
   const char* text = std::getenv(name);
   if (text == nullptr || *text == '\0') return fallback;
   return std::strtoull(text, nullptr, 10);
-}
-
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
 // ---- Corpus ----

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bench/synthetic_run.h"
+#include "bench/thread_cpu.h"
 #include "replay/snapshot_codec.h"
 #include "src/orchestrator/decide.h"
 #include "src/orchestrator/log_replay.h"
@@ -136,12 +137,6 @@ Spread SpreadOf(const std::vector<Timing>& timings, Figure figure) {
   for (const Timing& t : timings) values.push_back(figure(t));
   std::sort(values.begin(), values.end());
   return {values[values.size() / 2], values.front()};
-}
-
-double ThreadCpuSeconds() {
-  timespec now{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
 Timing Resume(const std::filesystem::path& root, std::uint32_t requests) {

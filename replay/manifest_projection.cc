@@ -499,19 +499,19 @@ namespace {
 
 // What one slot's tokens cost at `price` (header comment, "Cost").
 double SlotAmount(const CostSlot& slot, const StagePrice& price) {
-  double input = static_cast<double>(slot.input_tokens) * price.input_per_million;
+  std::uint64_t uncached = slot.input_tokens;
+  std::uint64_t cached = 0;  // billed at the cached rate; without one, as input_tokens says
   if (price.has_cached_price) {
-    std::uint64_t uncached = slot.input_tokens;
-    std::uint64_t cached = slot.cached_input_tokens;
+    cached = slot.cached_input_tokens;
     if (price.cached_in_input) {  // OpenAI: cached tokens are part of input_tokens
       cached = std::min(cached, uncached);
       uncached -= cached;
     }
-    input = static_cast<double>(uncached) * price.input_per_million +
-            static_cast<double>(cached) * price.cached_input_per_million;
   }
-  return (input + static_cast<double>(slot.output_tokens) * price.output_per_million) / 1e6 *
-         (1.0 - price.batch_discount);
+  return (static_cast<double>(uncached) * price.input_per_million +
+          static_cast<double>(cached) * price.cached_input_per_million +
+          static_cast<double>(slot.output_tokens) * price.output_per_million) /
+         1e6 * (1.0 - price.batch_discount);
 }
 
 }  // namespace
