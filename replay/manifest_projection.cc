@@ -65,7 +65,7 @@ void AddUsage(ManifestState& state, std::uint32_t request, const events::v1::Usa
   stage_usage.output_tokens += usage.output_tokens();
   if (!billed || state.stage_carried[stage] != 0) return;
   if (usage.input_tokens() == 0 && usage.output_tokens() == 0 &&
-      usage.cached_input_tokens() == 0) {
+      usage.cached_input_tokens() == 0 && usage.cache_write_input_tokens() == 0) {
     return;
   }
   const std::uint16_t model =
@@ -75,6 +75,7 @@ void AddUsage(ManifestState& state, std::uint32_t request, const events::v1::Usa
   slot.input_tokens += usage.input_tokens();
   slot.output_tokens += usage.output_tokens();
   slot.cached_input_tokens += usage.cached_input_tokens();
+  slot.cache_write_input_tokens += usage.cache_write_input_tokens();
 }
 
 // Cancelled and expired requests cost nothing, whatever usage their line carried.
@@ -96,7 +97,11 @@ base::Status ApplyRunStarted(ManifestState& state, const events::v1::RunStarted&
                                       .batch_discount = price.batch_discount(),
                                       .cached_input_per_million = price.cached_input_per_million(),
                                       .has_cached_price = price.has_cached_input_per_million(),
-                                      .cached_in_input = price.cached_in_input()});
+                                      .cached_in_input = price.cached_in_input(),
+                                      .cache_write_input_per_million =
+                                          price.cache_write_input_per_million(),
+                                      .has_cache_write_price =
+                                          price.has_cache_write_input_per_million()});
   }
   ForkProvenance& fork = state.forked_from;
   fork = ForkProvenance{};
@@ -508,8 +513,12 @@ double SlotAmount(const CostSlot& slot, const StagePrice& price) {
       uncached -= cached;
     }
   }
+  // Cache writes are reported beside input_tokens; without their own rate, input's.
+  const double write_rate = price.has_cache_write_price ? price.cache_write_input_per_million
+                                                        : price.input_per_million;
   return (static_cast<double>(uncached) * price.input_per_million +
           static_cast<double>(cached) * price.cached_input_per_million +
+          static_cast<double>(slot.cache_write_input_tokens) * write_rate +
           static_cast<double>(slot.output_tokens) * price.output_per_million) /
          1e6 * (1.0 - price.batch_discount);
 }

@@ -46,7 +46,9 @@
 // with the price RunStarted recorded for (workflow, stage, model). A price with a cached
 // input rate bills cached input tokens at that rate: taken out of `input` where the provider
 // counts them in it (OpenAI), added beside it where it does not (Anthropic); without one,
-// cached tokens are billed as the input counts them. Tokens of a model with no
+// cached tokens are billed as the input counts them. Prompt-cache writes (Anthropic) are
+// billed beside input at the cache-write rate, or at the input rate without one. Tokens of a
+// model with no
 // price are reported as unpriced_tokens and cost 0. Amounts are rounded to 1e-9 currency
 // units, in the currency of the workflow file's prices.
 //
@@ -83,6 +85,8 @@ struct StagePrice {
   double cached_input_per_million = 0;
   bool has_cached_price = false;  // cached_input_per_million was recorded
   bool cached_in_input = false;   // the provider counts cached tokens inside input_tokens
+  double cache_write_input_per_million = 0;
+  bool has_cache_write_price = false;  // cache_write_input_per_million was recorded
   bool operator==(const StagePrice&) const = default;
 };
 
@@ -94,6 +98,7 @@ struct CostSlot {
   std::uint64_t input_tokens = 0;
   std::uint64_t output_tokens = 0;
   std::uint64_t cached_input_tokens = 0;
+  std::uint64_t cache_write_input_tokens = 0;
   bool operator==(const CostSlot&) const = default;
 };
 

@@ -303,6 +303,8 @@ void PutManifest(Writer& out, const ManifestState& state) {
     PutDouble(out, price.cached_input_per_million);
     out.Bool(price.has_cached_price);
     out.Bool(price.cached_in_input);
+    PutDouble(out, price.cache_write_input_per_million);
+    out.Bool(price.has_cache_write_price);
   }
   PutIdTable(out, state.models);
   // Models change rarely along the requests: runs of (length, model + 1; 0 = none).
@@ -330,6 +332,7 @@ void PutManifest(Writer& out, const ManifestState& state) {
     out.Varint(slot.input_tokens);
     out.Varint(slot.output_tokens);
     out.Varint(slot.cached_input_tokens);
+    out.Varint(slot.cache_write_input_tokens);
   }
   const ForkProvenance& fork = state.forked_from;
   out.String(fork.source_run_id);
@@ -640,8 +643,8 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     usage.input_tokens = in.Varint();
     usage.output_tokens = in.Varint();
   }
-  // Three lengths, four doubles and two flags at least.
-  const std::uint32_t prices = in.Count(37);
+  // Three lengths, five doubles and three flags at least.
+  const std::uint32_t prices = in.Count(46);
   state.prices.resize(prices);
   for (StagePrice& price : state.prices) {
     price.workflow = in.String();
@@ -653,6 +656,8 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     price.cached_input_per_million = GetDouble(in);
     price.has_cached_price = in.Bool();
     price.cached_in_input = in.Bool();
+    price.cache_write_input_per_million = GetDouble(in);
+    price.has_cache_write_price = in.Bool();
   }
   if (!GetIdTable(in, state.models)) return Damaged("model table");
   const std::uint32_t requests = shape.requests.size();
@@ -669,7 +674,7 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     state.request_model.resize(state.request_model.size() + length, value);
   }
   if (state.request_model.size() != requests) return Damaged("request model count");
-  const std::uint32_t slots = in.Count(6);
+  const std::uint32_t slots = in.Count(7);
   state.cost_slots.resize(slots);
   for (CostSlot& slot : state.cost_slots) {
     slot.stage = in.U32();
@@ -678,6 +683,7 @@ base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shap
     slot.input_tokens = in.Varint();
     slot.output_tokens = in.Varint();
     slot.cached_input_tokens = in.Varint();
+    slot.cache_write_input_tokens = in.Varint();
     if (slot.stage >= stages || (slot.model != kNoIndex && slot.model >= state.models.size())) {
       return Damaged("cost slot");
     }

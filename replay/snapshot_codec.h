@@ -2,12 +2,12 @@
 // latest snapshot instead of the whole log. The store keeps the bytes opaque in its
 // `snapshots` column family (docs/log-format.md); this header is where they are defined.
 //
-// Format, version 5 (all fixed-width integers little-endian):
+// Format, version 6 (all fixed-width integers little-endian):
 //
 //   offset  size  field
 //   0       8     magic "BLOGSNAP"
-//   8       4     version (5; 4 lacked cached-input prices and tokens, 3 the run state's
-//                 config_seq)
+//   8       4     version (6; 5 lacked cache-write prices and tokens, 4 cached-input ones,
+//                 3 the run state's config_seq)
 //   12      8     body length in bytes
 //   20      8     checksum: Hash64(body, seed 0x736e617073686f74) (replay/hash.h)
 //   28      ...   body
@@ -20,7 +20,7 @@
 //   the run state's own fields (run metadata and config seq, per-request ordinal and retry
 //   group, retry groups and their members, counters, quota flag); the manifest's own fields
 //   (generated_at_seq, per-stage usage, prices, models, cost slots with their cached input
-//   tokens, fork provenance); the stage inputs (per request, the RequestPlanned
+//   and cache-write tokens, fork provenance); the stage inputs (per request, the RequestPlanned
 //   seq as a delta from the previous request's, then the latest result seq, then the body
 //   size).
 // A Lifecycle is: run_id, run status; the id tables (workflows, stages, providers, error
@@ -49,7 +49,7 @@
 namespace batchlog::replay {
 
 inline constexpr std::string_view kSnapshotMagic = "BLOGSNAP";
-inline constexpr std::uint32_t kSnapshotVersion = 5;
+inline constexpr std::uint32_t kSnapshotVersion = 6;
 inline constexpr std::size_t kSnapshotHeaderBytes = 28;
 
 std::string EncodeSnapshot(const Projections& projections);

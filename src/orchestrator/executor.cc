@@ -51,6 +51,7 @@ void CopyUsage(const providers::TokenUsage& from, v1::Usage& to) {
   to.set_input_tokens(from.input_tokens);
   to.set_output_tokens(from.output_tokens);
   to.set_cached_input_tokens(from.cached_input_tokens);
+  to.set_cache_write_input_tokens(from.cache_write_input_tokens);
 }
 
 // Provider-independent file names for spool paths.

@@ -45,6 +45,9 @@ events::v1::RunStarted MakeRunStarted(const workflow::WorkflowFile& file,
           out->set_cached_input_per_million(*price.cached_input_per_million);
           out->set_cached_in_input(stage.provider_kind != workflow::ProviderKind::kAnthropic);
         }
+        if (price.cache_write_input_per_million.has_value()) {
+          out->set_cache_write_input_per_million(*price.cache_write_input_per_million);
+        }
       }
     }
   }

@@ -24,7 +24,8 @@ enum class ResultOutcome : std::uint8_t { kResponded, kErrored, kCanceled, kExpi
 struct TokenUsage {
   std::uint64_t input_tokens = 0;
   std::uint64_t output_tokens = 0;
-  std::uint64_t cached_input_tokens = 0;
+  std::uint64_t cached_input_tokens = 0;       // prompt-cache reads
+  std::uint64_t cache_write_input_tokens = 0;  // prompt-cache writes (Anthropic only)
   bool operator==(const TokenUsage&) const = default;
 };
 

@@ -839,6 +839,8 @@ class LineScanner {
           return OptionalCount(value, line_.usage.output_tokens);
         case kAnthropicCacheRead:
           return OptionalCount(value, line_.usage.cached_input_tokens);
+        case kAnthropicCacheCreation:
+          return OptionalCount(value, line_.usage.cache_write_input_tokens);
         default:
           return SkipValue(value);
       }

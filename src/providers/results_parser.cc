@@ -458,6 +458,8 @@ class LineExtractor {
         BATCHLOG_SIMDJSON_TRY(OptionalCount(field.value(), line.usage.output_tokens));
       } else if (KeyIs(key, "cache_read_input_tokens")) {
         BATCHLOG_SIMDJSON_TRY(OptionalCount(field.value(), line.usage.cached_input_tokens));
+      } else if (KeyIs(key, "cache_creation_input_tokens")) {
+        BATCHLOG_SIMDJSON_TRY(OptionalCount(field.value(), line.usage.cache_write_input_tokens));
       }
     }
     return simdjson::SUCCESS;

@@ -46,6 +46,9 @@ bool ParseUsage(std::string_view bytes, HotEvent::Usage& usage) {
       case 3:
         target = &usage.cached_input_tokens;
         break;
+      case 4:
+        target = &usage.cache_write_input_tokens;
+        break;
       default:
         return false;
     }
@@ -158,6 +161,7 @@ void ApplyHotEvent(const HotEvent& hot, v1::Event& event) {
     usage->set_input_tokens(hot.usage.input_tokens);
     usage->set_output_tokens(hot.usage.output_tokens);
     usage->set_cached_input_tokens(hot.usage.cached_input_tokens);
+    usage->set_cache_write_input_tokens(hot.usage.cache_write_input_tokens);
   };
   switch (hot.payload) {
     case v1::Event::kRequestPlanned: {

@@ -32,6 +32,7 @@ struct HotEvent {
     std::uint64_t input_tokens = 0;
     std::uint64_t output_tokens = 0;
     std::uint64_t cached_input_tokens = 0;
+    std::uint64_t cache_write_input_tokens = 0;
   };
 
   std::uint64_t seq = 0;

@@ -92,7 +92,8 @@ std::uint64_t Signed(std::int64_t value) { return static_cast<std::uint64_t>(val
 template <typename Sink>
 bool EncodeUsage(const v1::Usage& usage, Sink& sink) {
   return sink.Number(1, usage.input_tokens()) && sink.Number(2, usage.output_tokens()) &&
-         sink.Number(3, usage.cached_input_tokens());
+         sink.Number(3, usage.cached_input_tokens()) &&
+         sink.Number(4, usage.cache_write_input_tokens());
 }
 
 // A present usage message: its tag, its length, its fields.

@@ -93,6 +93,8 @@ struct ModelPrice {
   double batch_discount = 0.5;    // in [0, 1]
   // Cached input tokens (prompt-cache reads), >= 0; unset: see events.proto, ModelPrice.
   std::optional<double> cached_input_per_million;
+  // Prompt-cache writes (Anthropic), >= 0; unset: priced at input_per_million.
+  std::optional<double> cache_write_input_per_million;
   bool operator==(const ModelPrice&) const = default;
 };
 

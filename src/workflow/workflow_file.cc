@@ -39,7 +39,8 @@ constexpr std::string_view kBatchLimitKeys[] = {"max_requests", "max_bytes"};
 constexpr std::string_view kErrorClassKeys[] = {"retryable", "permanent", "unknown_default"};
 constexpr std::string_view kQuotaKeys[] = {"enqueued_tokens", "warn_fraction"};
 constexpr std::string_view kPriceKeys[] = {"input_per_million", "output_per_million",
-                                           "batch_discount", "cached_input_per_million"};
+                                           "batch_discount", "cached_input_per_million",
+                                           "cache_write_input_per_million"};
 constexpr std::string_view kKinds[] = {"openai", "anthropic", "openai_compatible"};
 constexpr std::string_view kStartModes[] = {"after_stage", "as_ready"};
 constexpr std::string_view kOpenAiEndpoints[] = {"/v1/chat/completions", "/v1/completions",
@@ -929,6 +930,11 @@ base::Status Parser::ApplyPrices(const Entry& entry, const std::string& path, Po
       BATCHLOG_ASSIGN_OR_RETURN(
           price.cached_input_per_million,
           Number(*e, fields.PathOf("cached_input_per_million"), 0, true, kNoMax, false));
+    }
+    if (const Entry* e = fields.Find("cache_write_input_per_million")) {
+      BATCHLOG_ASSIGN_OR_RETURN(
+          price.cache_write_input_per_million,
+          Number(*e, fields.PathOf("cache_write_input_per_million"), 0, true, kNoMax, false));
     }
     set.prices[model.key] = price;
   }

@@ -255,7 +255,8 @@ TEST_CASE("cost equals the hand-computed sum over billed attempts", "[audit][cos
 // Three stages of one model, each with 1,000 input tokens of which 600 were read from a
 // prompt cache, and 100 output tokens: stage_1 priced OpenAI-style (cached tokens counted
 // inside input_tokens), stage_2 Anthropic-style (reported beside it, so input_tokens is
-// 400), stage_3 with no cached rate.
+// 400) with 200 more written to the cache at a cache-write rate, stage_3 with no cached or
+// cache-write rate and also 200 written.
 std::vector<v1::Event> CachedInputLog() {
   EventSequenceBuilder log("cached-run");
   v1::Event& started = log.RunStarted();
@@ -267,6 +268,7 @@ std::vector<v1::Event> CachedInputLog() {
   prices[0].set_cached_in_input(true);
   prices[1].set_cached_input_per_million(0.3);
   prices[1].set_cached_in_input(false);
+  prices[1].set_cache_write_input_per_million(3.75);
   int batch = 0;
   for (const auto& [stage, input] : {std::pair<std::string, int>{"stage_1", 1000},
                                      {"stage_2", 400}, {"stage_3", 1000}}) {
@@ -275,10 +277,10 @@ std::vector<v1::Event> CachedInputLog() {
     log.BatchPlanned(key, "math", stage, {"q" + stage}, 1);
     log.BatchSubmitted(key, "batch_" + key);
     log.BatchEnded(key);
-    log.RequestSucceeded(key, "q" + stage, 1, input, 100)
-        .mutable_request_succeeded()
-        ->mutable_usage()
-        ->set_cached_input_tokens(600);
+    v1::Event& succeeded = log.RequestSucceeded(key, "q" + stage, 1, input, 100);
+    v1::Usage* usage = succeeded.mutable_request_succeeded()->mutable_usage();
+    usage->set_cached_input_tokens(600);
+    if (stage != "stage_1") usage->set_cache_write_input_tokens(200);
     log.ResultsIngested(key);
   }
   return log.Take();
@@ -292,12 +294,15 @@ TEST_CASE("cached input tokens are billed at the cached rate, as the provider co
   REQUIRE(cost.stages.size() == 3);
   // OpenAI-style: 400 uncached at 2, 600 cached at 1, 100 out at 8; half off.
   CHECK(cost.stages[0].total == Approx((400 * 2.0 + 600 * 1.0 + 100 * 8.0) / 1e6 * 0.5));
-  // Anthropic-style: 400 input at 3, plus 600 cache reads at 0.3, 100 out at 15; half off.
-  CHECK(cost.stages[1].total == Approx((400 * 3.0 + 600 * 0.3 + 100 * 15.0) / 1e6 * 0.5));
-  // No cached rate: priced as before the rate existed, input_tokens at the input price.
-  CHECK(cost.stages[2].total == Approx((1000 * 2.0 + 100 * 8.0) / 1e6 * 0.5));
+  // Anthropic-style: 400 input at 3, plus 600 cache reads at 0.3 and 200 cache writes at
+  // 3.75, 100 out at 15; half off.
+  CHECK(cost.stages[1].total ==
+        Approx((400 * 3.0 + 600 * 0.3 + 200 * 3.75 + 100 * 15.0) / 1e6 * 0.5));
+  // No cached rate: input_tokens at the input price, as before the rate existed; no
+  // cache-write rate: the 200 written at the input price too.
+  CHECK(cost.stages[2].total == Approx((1000 * 2.0 + 200 * 2.0 + 100 * 8.0) / 1e6 * 0.5));
 
-  // The snapshot keeps the rates and the cached counts.
+  // The snapshot keeps the rates and the cached and cache-write counts.
   auto decoded = DecodeSnapshot(EncodeSnapshot(projections));
   REQUIRE(decoded.ok());
   CHECK(*decoded == projections);

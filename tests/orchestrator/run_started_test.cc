@@ -20,7 +20,7 @@ const events::v1::ModelPrice* PriceOf(const events::v1::RunStarted& started,
   return nullptr;
 }
 
-TEST_CASE("RunStarted records cached-input rates with how each provider counts cached tokens",
+TEST_CASE("RunStarted records cache rates with how each provider counts cached tokens",
           "[orchestrator][cost]") {
   WorkflowDir dir;
   // s1 runs on OpenAI (model m), s2 on Anthropic (model c); only m and c have cached rates
@@ -31,7 +31,8 @@ TEST_CASE("RunStarted records cached-input rates with how each provider counts c
       "defaults:\n"
       "  prices:\n"
       "    m: {input_per_million: 1, output_per_million: 2, cached_input_per_million: 0.5}\n"
-      "    c: {input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3}\n"
+      "    c: {input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3,"
+      " cache_write_input_per_million: 3.75}\n"
       "    x: {input_per_million: 1, output_per_million: 1}\n");
   const auto file = dir.Parse(yaml);
   REQUIRE(file.ok());
@@ -47,6 +48,9 @@ TEST_CASE("RunStarted records cached-input rates with how each provider counts c
   REQUIRE(anthropic != nullptr);
   CHECK(anthropic->cached_input_per_million() == 0.3);
   CHECK_FALSE(anthropic->cached_in_input());  // cache reads are reported beside input_tokens
+  REQUIRE(anthropic->has_cache_write_input_per_million());
+  CHECK(anthropic->cache_write_input_per_million() == 3.75);
+  CHECK_FALSE(openai->has_cache_write_input_per_million());
 
   // Without a cached rate nothing is recorded, so the cost is what it was before the rate
   // existed (and a log written then means the same).
@@ -54,6 +58,7 @@ TEST_CASE("RunStarted records cached-input rates with how each provider counts c
   REQUIRE(plain != nullptr);
   CHECK_FALSE(plain->has_cached_input_per_million());
   CHECK_FALSE(plain->cached_in_input());
+  CHECK_FALSE(plain->has_cache_write_input_per_million());
 }
 
 }  // namespace

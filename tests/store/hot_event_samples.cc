@@ -107,6 +107,7 @@ v1::Event RandomHotEvent(base::SeededRandom& random) {
     if (maybe()) usage->set_input_tokens(RandomNumber(random));
     if (maybe()) usage->set_output_tokens(RandomNumber(random));
     if (maybe()) usage->set_cached_input_tokens(RandomNumber(random));
+    if (maybe()) usage->set_cache_write_input_tokens(RandomNumber(random));
   };
   switch (random.NextU64() % 3) {
     case 0: {

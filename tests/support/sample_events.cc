@@ -26,6 +26,7 @@ void FillUsage(v1::Usage* usage) {
   usage->set_input_tokens(1200);
   usage->set_output_tokens(340);
   usage->set_cached_input_tokens(800);
+  usage->set_cache_write_input_tokens(150);
 }
 
 class Builder {
@@ -65,6 +66,7 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     price->set_batch_discount(0.5);
     price->set_cached_input_per_million(0.075);
     price->set_cached_in_input(true);
+    price->set_cache_write_input_per_million(0.1875);
     auto* fork = e->mutable_forked_from();
     fork->set_source_run_id("math-20261127-101500");
     fork->set_source_seq(9123);

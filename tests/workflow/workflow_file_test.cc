@@ -158,7 +158,8 @@ TEST_CASE("a stage's policies override its workflow's, which override defaults a
               "        batch_limits: {max_bytes: 1000000}\n"
               "        error_classes: {retryable: [x_code]}\n"
               "        prices: {c: {input_per_million: 3, output_per_million: 4,"
-              " batch_discount: 0, cached_input_per_million: 0.3}}\n");
+              " batch_discount: 0, cached_input_per_million: 0.3,"
+              " cache_write_input_per_million: 3.75}}\n");
   const base::Result<WorkflowFile> parsed = dir.Parse(yaml);
   REQUIRE(parsed.ok());
   const Stage& s1 = parsed->workflows[0].stages[0];
@@ -175,7 +176,7 @@ TEST_CASE("a stage's policies override its workflow's, which override defaults a
   CHECK(s1.quota.EnqueuedTokenLimit("m") == 700u);
   CHECK_FALSE(s1.quota.EnqueuedTokenLimit("other").has_value());  // the mapping replaced 5000
   CHECK(s1.quota.warn_fraction == 0.5);
-  CHECK(s1.prices.at("m") == ModelPrice{1, 2, 0.5, std::nullopt});
+  CHECK(s1.prices.at("m") == ModelPrice{1, 2, 0.5, std::nullopt, std::nullopt});
   CHECK(s1.prices.count("c") == 0);
 
   // Stage 2 overrides some fields again.
@@ -183,8 +184,8 @@ TEST_CASE("a stage's policies override its workflow's, which override defaults a
   CHECK(s2.batch_limits == BatchLimits{1000, 1'000'000});
   CHECK(s2.error_classes.Override("x_code") == ErrorClass::kRetryable);
   CHECK(s2.error_classes.Override("y_code") == ErrorClass::kPermanent);
-  CHECK(s2.prices.at("c") == ModelPrice{3, 4, 0, 0.3});
-  CHECK(s2.prices.at("m") == ModelPrice{1, 2, 0.5, std::nullopt});
+  CHECK(s2.prices.at("c") == ModelPrice{3, 4, 0, 0.3, 3.75});
+  CHECK(s2.prices.at("m") == ModelPrice{1, 2, 0.5, std::nullopt, std::nullopt});
 }
 
 TEST_CASE("a single enqueued_tokens number limits every model", "[workflow][file]") {
@@ -275,6 +276,10 @@ TEST_CASE("every validation error names file, line, column and key", "[workflow]
        "run_name: t\ndefaults:\n  prices: {m: {input_per_million: 1, output_per_million: 2,"
        " cached_input_per_million: -1}}\n",
        ":3:87: defaults.prices.m.cached_input_per_million: must be in [0, inf), got -1"},
+      {"negative cache-write price", "run_name: t\n",
+       "run_name: t\ndefaults:\n  prices: {m: {input_per_million: 1, output_per_million: 2,"
+       " cache_write_input_per_million: -0.5}}\n",
+       ":3:92: defaults.prices.m.cache_write_input_per_million: must be in [0, inf), got -0.5"},
       {"jitter of one", "run_name: t\n", "run_name: t\ndefaults:\n  retry: {jitter: 1}\n",
        ":3:19: defaults.retry.jitter: must be in [0, 1), got 1"},
       {"multiplier below one", "run_name: t\n",

@@ -44,7 +44,8 @@ inline std::ostream& operator<<(std::ostream& out, const OwnedLine& line) {
              << " error_type=" << line.error_type << " error_code=" << line.error_code
              << " error_message=" << line.error_message << " finish_reason=" << line.finish_reason
              << " usage={" << line.usage.input_tokens << "," << line.usage.output_tokens << ","
-             << line.usage.cached_input_tokens << "} line=" << line.line_number << "}";
+             << line.usage.cached_input_tokens << "," << line.usage.cache_write_input_tokens
+             << "} line=" << line.line_number << "}";
 }
 
 }  // namespace batchlog::providers

@@ -392,7 +392,7 @@ class LineWriter {
     Members content = {{"type", "\"text\""}, {"text", Quote(Text(random_.Below(40)))}};
     Members usage = {{"input_tokens", Count(plain)}, {"output_tokens", Count(plain)}};
     if (Chance(60)) usage.push_back({"cache_read_input_tokens", Count(plain)});
-    if (Chance(60)) usage.push_back({"cache_creation_input_tokens", "0"});
+    if (Chance(60)) usage.push_back({"cache_creation_input_tokens", Count(plain)});
     Members message = {{"id", "\"msg_01\""},
                        {"type", "\"message\""},
                        {"content", "[" + Object(content) + "]"},

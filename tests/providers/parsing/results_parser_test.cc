@@ -356,7 +356,7 @@ TEST_CASE("usage is read from both providers and from the Responses API, cached 
           R"(,"output_tokens":12}}}})"
       "\n");
   REQUIRE(anthropic.status.ok());
-  CHECK(anthropic.lines[0].usage == TokenUsage{900, 12, 800});
+  CHECK(anthropic.lines[0].usage == TokenUsage{900, 12, 800, 20});
   CHECK(anthropic.lines[0].finish_reason == "max_tokens");
 }
 
