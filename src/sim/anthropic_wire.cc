@@ -135,41 +135,61 @@ std::string ModelOf(const nlohmann::json& params) {
 // fields; the string fields are JSON string literals, which never hold a raw tab or
 // newline:
 //   model_literal TAB answer_literal TAB input_tokens TAB output_tokens TAB truncated(0|1)
-//   TAB problem_literal (empty when the params are valid)
+//   TAB cache_creation_input_tokens TAB cache_read_input_tokens (both empty when no block
+//   carries cache_control) TAB problem_literal (empty when the params are valid)
 struct SpoolRecord {
   std::string_view model_literal;
   std::string_view answer_literal;
-  std::string_view input_tokens;
+  std::string_view input_tokens;  // not counting the prefix written to or read from the cache
   std::string_view output_tokens;
   bool truncated = false;
+  std::string_view cache_write_tokens;
+  std::string_view cache_read_tokens;
   std::string_view problem_literal;
 };
 
+// The prompt-cache entries one batch has written: the first request of a batch with a
+// given cacheable prefix writes it, later ones read it (docs/emulator.md, "Prompt caching").
+using WrittenCachePrefixes = std::unordered_set<std::uint64_t>;
+
 std::string EncodeSpoolRecord(const nlohmann::json& params,
-                              const std::optional<std::string>& problem) {
+                              const std::optional<std::string>& problem,
+                              WrittenCachePrefixes& written) {
   const ModelAnswer answer = AnswerRequest(params);
+  const CachePrefix prefix = problem ? CachePrefix{} : CachePrefixOf(params, answer.input_tokens);
   std::string out;
   base::AppendJsonString(out, ModelOf(params));
   out += '\t';
   base::AppendJsonString(out, answer.text);
   out += '\t';
-  out += std::to_string(answer.input_tokens);
+  out += std::to_string(answer.input_tokens - prefix.tokens);
   out += '\t';
   out += std::to_string(answer.output_tokens);
   out += answer.truncated ? "\t1\t" : "\t0\t";
+  if (prefix.tokens > 0) {
+    const bool writes = written.insert(prefix.hash).second;
+    out += writes ? std::to_string(prefix.tokens) : "0";
+    out += '\t';
+    out += writes ? "0" : std::to_string(prefix.tokens);
+  } else {
+    out += '\t';
+  }
+  out += '\t';
   if (problem) base::AppendJsonString(out, *problem);
   return out;
 }
 
 std::optional<SpoolRecord> DecodeSpoolRecord(std::string_view text) {
-  std::string_view fields[6];
-  for (std::size_t i = 0; i < 6; ++i) {
-    const std::size_t tab = i < 5 ? text.find('\t') : text.size();
+  constexpr std::size_t kFields = 8;
+  std::string_view fields[kFields];
+  for (std::size_t i = 0; i < kFields; ++i) {
+    const std::size_t tab = i + 1 < kFields ? text.find('\t') : text.size();
     if (tab == std::string_view::npos) return std::nullopt;
     fields[i] = text.substr(0, tab);
     text.remove_prefix(std::min(text.size(), tab + 1));
   }
-  return SpoolRecord{fields[0], fields[1], fields[2], fields[3], fields[4] == "1", fields[5]};
+  return SpoolRecord{fields[0], fields[1], fields[2],  fields[3],
+                     fields[4] == "1", fields[5], fields[6], fields[7]};
 }
 
 // {"type":"errored","error":{"type":"error","error":{"type","message"},"request_id"}}
@@ -203,6 +223,12 @@ void AppendSucceeded(std::string& out, const SpoolRecord& record, bool refused,
   out += stop_reason;
   out += R"(","stop_sequence":null,"usage":{"input_tokens":)";
   out += record.input_tokens;
+  if (!record.cache_write_tokens.empty()) {
+    out += R"(,"cache_creation_input_tokens":)";
+    out += record.cache_write_tokens;
+    out += R"(,"cache_read_input_tokens":)";
+    out += record.cache_read_tokens;
+  }
   out += R"(,"output_tokens":)";
   if (refused) {
     out += std::to_string(EstimateTokens(kRefusalText));
@@ -422,6 +448,7 @@ base::Result<SpooledRequests> SpoolCreateBody(std::string_view body, std::int64_
 
   SpooledRequests spooled;
   std::unordered_set<std::string> seen;
+  WrittenCachePrefixes written_prefixes;
   std::uint64_t offset = 0;
   ValidJsonCursor cursor(array);
   cursor.Advance();  // '['
@@ -473,7 +500,7 @@ base::Result<SpooledRequests> SpoolCreateBody(std::string_view body, std::int64_
     const nlohmann::json params = nlohmann::json::parse(
         element.params.begin(), element.params.end(), nullptr, /*allow_exceptions=*/false);
     const std::optional<std::string> problem = ParamsProblem(params);
-    std::string record = EncodeSpoolRecord(params, problem);
+    std::string record = EncodeSpoolRecord(params, problem, written_prefixes);
     if (record.size() > std::numeric_limits<std::uint32_t>::max()) {
       return base::InvalidArgumentError(Field("requests", index, "params") + ": too large");
     }

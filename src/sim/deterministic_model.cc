@@ -121,6 +121,44 @@ std::string PromptOf(const nlohmann::json& body) {
   return {};
 }
 
+CachePrefix CachePrefixOf(const nlohmann::json& body, std::int64_t input_tokens) {
+  CachePrefix prefix;
+  if (!body.is_object()) return prefix;
+  std::string blocks;  // the model and every block walked so far, as the hash's input
+  if (const auto model = body.find("model"); model != body.end()) blocks = model->dump();
+  std::int64_t tokens = 0;
+  // Adds a content field's blocks; a string content has no cache_control.
+  const auto walk = [&](const nlohmann::json& content) {
+    if (content.is_string()) {
+      tokens += EstimateTokens(content.get_ref<const std::string&>());
+      blocks += content.dump();
+      return;
+    }
+    if (!content.is_array()) return;
+    for (const auto& block : content) {
+      if (!block.is_object()) continue;
+      if (const auto text = block.find("text"); text != block.end() && text->is_string()) {
+        tokens += EstimateTokens(text->get_ref<const std::string&>());
+      }
+      blocks += block.dump();
+      if (block.contains("cache_control")) {
+        prefix.tokens = std::min(tokens, input_tokens);
+        prefix.hash = Fnv1a(blocks);
+      }
+    }
+  };
+  if (const auto system = body.find("system"); system != body.end()) walk(*system);
+  if (const auto messages = body.find("messages");
+      messages != body.end() && messages->is_array()) {
+    for (const auto& message : *messages) {
+      tokens += kTokensPerMessageOverhead;
+      if (!message.is_object()) continue;
+      if (const auto content = message.find("content"); content != message.end()) walk(*content);
+    }
+  }
+  return prefix;
+}
+
 ModelAnswer AnswerRequest(const nlohmann::json& body) {
   ModelAnswer answer;
   const std::string prompt = PromptOf(body);

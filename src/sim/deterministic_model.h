@@ -15,6 +15,11 @@
 // Token counts are realistic estimates: input = EstimateTokens over every message text
 // (and `system`) plus 3 per message; output = EstimateTokens(answer).
 //
+// Prompt caching (Anthropic params only): the prefix of `system` blocks and message content
+// blocks up to and including the last block that carries `cache_control` is the request's
+// cacheable prefix (CachePrefixOf). Which requests write it and which read it is decided
+// by the batch (docs/emulator.md, "Prompt caching").
+//
 // Thread-safety: pure functions.
 #pragma once
 
@@ -49,5 +54,15 @@ std::string PromptOf(const nlohmann::json& body);
 // The full answer to a request body (OpenAI chat/completions/responses body or Anthropic
 // params). Never throws; malformed parts count as empty.
 ModelAnswer AnswerRequest(const nlohmann::json& body);
+
+// An Anthropic request's cacheable prefix: its tokens (EstimateTokens of each block's text
+// up to and including the last block with `cache_control`, plus 3 per message reached; at
+// most `input_tokens`) and a hash of the model and those blocks, which names the cache
+// entry. tokens == 0 when no block carries `cache_control`.
+struct CachePrefix {
+  std::int64_t tokens = 0;
+  std::uint64_t hash = 0;
+};
+CachePrefix CachePrefixOf(const nlohmann::json& body, std::int64_t input_tokens);
 
 }  // namespace batchlog::sim

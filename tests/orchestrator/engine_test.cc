@@ -11,6 +11,7 @@
 
 #include "src/orchestrator/run_reader.h"
 #include "tests/orchestrator/engine_test_support.h"
+#include "tests/support/workflow_yaml.h"
 
 namespace batchlog::orchestrator {
 namespace {
@@ -205,6 +206,59 @@ TEST_CASE("a third stage gets each sample's own answers from both earlier stages
     CHECK(body.find("Echo: In other words, what is " + std::to_string(n) + " plus " +
                     std::to_string(n) + "? | " + stage_2_score.at(custom_id)) != std::string::npos);
   }
+}
+
+TEST_CASE("Anthropic prompt-cache reads and writes are recorded per result and priced",
+          "[orchestrator][engine][cost]") {
+  EngineHarness harness;
+  harness.WriteDataset("data.jsonl", 10);
+  batchlog::testing::WorkflowYamlSpec spec;
+  spec.stage_1_provider = "an";
+  spec.extra_defaults =
+      "  prices:\n"
+      "    gpt-4o-mini: {input_per_million: 3, output_per_million: 15,"
+      " cached_input_per_million: 0.3, cache_write_input_per_million: 3.75}\n";
+  // A system block marked for caching, shared by every request of the stage.
+  std::string yaml = batchlog::testing::WorkflowYaml(spec);
+  const std::string messages = "          messages: [";
+  REQUIRE(yaml.find(messages) != std::string::npos);
+  yaml.insert(yaml.find(messages),
+              "          system: [{type: text, text: \"" + std::string(200, 'x') +
+                  "\", cache_control: {type: ephemeral}}]\n");
+  auto outcome = harness.Run(harness.Write("wf.yaml", yaml));
+  REQUIRE(outcome.ok());
+  CHECK(outcome->status == replay::RunStatus::kCompleted);
+
+  // The emulator answers one batch: its first request writes the 50-token prefix, the other
+  // nine read it (docs/emulator.md, "Prompt caching").
+  auto reader = RunReader::Open(harness.store(), outcome->run_id);
+  REQUIRE(reader.ok());
+  int writes = 0;
+  int reads = 0;
+  double expected = 0;
+  const auto tokens = [](std::uint64_t count) { return static_cast<double>(count); };
+  REQUIRE(reader
+              ->VisitEvents(1, kLatestSeq,
+                            [&](const events::v1::Event& event) {
+                              if (!event.has_request_succeeded()) return true;
+                              const events::v1::Usage& usage = event.request_succeeded().usage();
+                              CAPTURE(usage.DebugString());
+                              CHECK(usage.input_tokens() > 0);
+                              if (usage.cache_write_input_tokens() == 50) ++writes;
+                              if (usage.cached_input_tokens() == 50) ++reads;
+                              expected += (tokens(usage.input_tokens()) * 3.0 +
+                                           tokens(usage.cached_input_tokens()) * 0.3 +
+                                           tokens(usage.cache_write_input_tokens()) * 3.75 +
+                                           tokens(usage.output_tokens()) * 15.0) /
+                                          1e6 * 0.5;
+                              return true;
+                            })
+              .ok());
+  CHECK(writes == 1);
+  CHECK(reads == 9);
+  const nlohmann::json manifest = harness.ManifestFile(*outcome);
+  CAPTURE(manifest["cost"].dump());
+  CHECK(manifest["cost"]["total"].get<double>() == Approx(expected).epsilon(1e-9));
 }
 
 TEST_CASE("the manifest regenerated from the log equals the file, and resume changes nothing",

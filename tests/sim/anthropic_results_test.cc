@@ -213,6 +213,54 @@ TEST_CASE("requests may mix models, system prompts and content blocks", "[sim][a
   CHECK((*FindLine(lines, "plain"))["result"]["message"]["model"] == "claude-sonnet-4-5");
 }
 
+TEST_CASE("a cache_control prefix is written by a batch's first request and read by the rest",
+          "[sim][anthropic]") {
+  // A 40-byte system block marked for caching (10 tokens), then a 12-byte question (3 tokens
+  // + 3 for the message): 16 input tokens, of which the first 10 are the cacheable prefix.
+  const auto cached = [](const std::string& id, const std::string& system_text) {
+    nlohmann::json request = AnthropicRequest(id, "Question 001", 64);
+    request["params"]["system"] = {{{"type", "text"},
+                                    {"text", system_text},
+                                    {"cache_control", {{"type", "ephemeral"}}}}};
+    return request;
+  };
+  const std::string shared(40, 's');
+  AnthropicSim sim;
+  const std::vector<nlohmann::json> lines = RunToResults(
+      sim, {{"requests",
+             {cached("w", shared), cached("r1", shared), cached("r2", shared),
+              cached("other", std::string(40, 't')), AnthropicRequest("plain", "Question 001")}}});
+  REQUIRE(lines.size() == 5);
+  const auto usage_of = [&](const std::string& id) {
+    const nlohmann::json* line = FindLine(lines, id);
+    REQUIRE(line != nullptr);
+    return (*line)["result"]["message"]["usage"];
+  };
+  // Input order decides: the first request with a prefix writes it, later ones read it.
+  CHECK(KeysOf(usage_of("w")) ==
+        std::set<std::string>{"input_tokens", "cache_creation_input_tokens",
+                              "cache_read_input_tokens", "output_tokens"});
+  CHECK(usage_of("w")["input_tokens"] == 6);
+  CHECK(usage_of("w")["cache_creation_input_tokens"] == 10);
+  CHECK(usage_of("w")["cache_read_input_tokens"] == 0);
+  for (const std::string id : {"r1", "r2"}) {
+    CAPTURE(id);
+    CHECK(usage_of(id)["input_tokens"] == 6);
+    CHECK(usage_of(id)["cache_creation_input_tokens"] == 0);
+    CHECK(usage_of(id)["cache_read_input_tokens"] == 10);
+  }
+  // Another prefix is another cache entry; a request without cache_control reports neither.
+  CHECK(usage_of("other")["cache_creation_input_tokens"] == 10);
+  CHECK(KeysOf(usage_of("plain")) == std::set<std::string>{"input_tokens", "output_tokens"});
+  CHECK(usage_of("plain")["input_tokens"] == 6);
+
+  // The cache lives for one batch: a later batch writes the same prefix again.
+  const std::vector<nlohmann::json> again =
+      RunToResults(sim, {{"requests", {cached("w", shared)}}});
+  REQUIRE(again.size() == 1);
+  CHECK(again[0]["result"]["message"]["usage"]["cache_creation_input_tokens"] == 10);
+}
+
 TEST_CASE("a 20,000-request batch ends with one result line per request", "[sim][anthropic]") {
   AnthropicSim sim([](EmulatorOptions& options) {
     options.lifecycle.processing_s_per_request = 0.0001;
