@@ -310,12 +310,6 @@ base::Result<TrackedResult> ResolveResult(Lifecycle& state, std::string_view eve
   return result;
 }
 
-TrackedResult LeaderResult(const Lifecycle& leader) {
-  return TrackedResult{.request = leader.last_result_request,
-                       .batch = leader.last_result_batch,
-                       .duplicate = leader.last_result_duplicate};
-}
-
 }  // namespace
 
 std::string_view RunStatusName(RunStatus status) {
@@ -781,58 +775,6 @@ base::Result<std::uint32_t> TrackStageCompleted(Lifecycle& state,
                             InternStage(state, completed.workflow(), completed.stage(), seq));
   state.stage_records[stage].completed = true;
   return stage;
-}
-
-// --- follower mode -----------------------------------------------------------------------
-
-void MirrorEnvelope(Lifecycle& follower, const Event& event) {
-  if (follower.run_status == RunStatus::kNotStarted) follower.run_id = event.run_id();
-}
-
-base::Status MirrorRequestPlanned(Lifecycle& follower, const Lifecycle& leader,
-                                  const events::v1::RequestPlanned& planned, std::uint64_t seq) {
-  const std::uint32_t request = leader.requests.size() - 1;
-  const std::uint32_t stage = leader.requests.stage(request);
-  if (stage >= follower.stages.size()) {
-    BATCHLOG_RETURN_IF_ERROR(
-        InternStage(follower, planned.workflow(), planned.stage(), seq).status());
-  }
-  // The leader checked the id is new; the follower's index catches up if it is ever used.
-  if (follower.requests.ids.Append(stage, planned.custom_id()) == kNoIndex) {
-    return TableFull(seq, "request");
-  }
-  return CommitRequestPlanned(follower, stage);
-}
-
-base::Status MirrorBatchPlanned(Lifecycle& follower, const Lifecycle& leader,
-                                const events::v1::BatchPlanned& planned, std::uint64_t seq) {
-  const BatchRecord& batch = leader.batches.records.back();
-  const std::span<const std::uint32_t> members(leader.batches.members.data() + batch.member_begin,
-                                               batch.member_count);
-  return CommitBatchPlanned(follower, planned, batch.stage, members, seq).status();
-}
-
-TrackedResult MirrorRequestSucceeded(Lifecycle& follower, const Lifecycle& leader) {
-  const TrackedResult result = LeaderResult(leader);
-  CommitSucceeded(follower, result);
-  return result;
-}
-
-base::Result<TrackedResult> MirrorRequestFailed(Lifecycle& follower, const Lifecycle& leader,
-                                                const events::v1::RequestFailed& failed,
-                                                std::uint64_t seq) {
-  const TrackedResult result = LeaderResult(leader);
-  BATCHLOG_RETURN_IF_ERROR(CommitFailed(follower, result, failed, seq));
-  return result;
-}
-
-void MirrorRetryScheduled(Lifecycle& follower, const Lifecycle& leader) {
-  CommitRetryScheduled(follower, leader.scratch);
-}
-
-void MirrorRequestsAbandoned(Lifecycle& follower, const Lifecycle& leader,
-                             const events::v1::RequestsAbandoned& abandoned) {
-  CommitRequestsAbandoned(follower, leader.scratch, abandoned.reason());
 }
 
 }  // namespace batchlog::replay

@@ -44,11 +44,10 @@
 // changes anything), after the RequestPlanned and the events since were applied; as with
 // any error, the Lifecycle must then be discarded.
 //
-// Leader and follower: projections folded together hold equal Lifecycles. The Replayer
-// lets the run state (the leader) track each event, then the manifest (a follower, equal to
-// the leader before the event) applies the same change through Mirror*, which reuses the
-// leader's lookups and skips validation. The result is the same as tracking the event
-// itself, at a fraction of the cost (tests/replay checks both paths agree).
+// Leader and follower: one Lifecycle per fold, the run state's (the leader). The Replayer
+// lets the run state track each event, then the followers (manifest, stage inputs, audit
+// index) apply it reading the leader's lifecycle as it stands after the event, including
+// what the last tracked result resolved to (last_result_*). They hold no copy of it.
 //
 // Ownership: a plain value; copyable. Thread-safety: none (a projection is folded by one
 // thread, and even const lookups may build an id index). Memory per request: RequestTable.
@@ -184,7 +183,7 @@ struct Lifecycle {
   // that of request `unchecked_base`.
   std::vector<std::uint64_t> unchecked_seqs;
   std::uint32_t unchecked_base = 0;
-  // What the last tracked result resolved to, for a follower to mirror.
+  // What the last tracked result resolved to, for the followers.
   std::uint32_t last_result_request = kNoIndex;
   std::uint32_t last_result_batch = kNoIndex;
   bool last_result_duplicate = false;
@@ -278,21 +277,5 @@ base::Result<std::uint32_t> TrackRequestsAbandoned(Lifecycle& state,
 base::Result<std::uint32_t> TrackStageCompleted(Lifecycle& state,
                                                 const events::v1::StageCompleted& completed,
                                                 std::uint64_t seq);
-
-// Follower mode (see the header comment). Each applies the event `leader` has just
-// tracked successfully; `follower` must have been equal to `leader` before it. They fail
-// only when a table of the follower is full.
-void MirrorEnvelope(Lifecycle& follower, const events::v1::Event& event);
-base::Status MirrorRequestPlanned(Lifecycle& follower, const Lifecycle& leader,
-                                  const events::v1::RequestPlanned& planned, std::uint64_t seq);
-base::Status MirrorBatchPlanned(Lifecycle& follower, const Lifecycle& leader,
-                                const events::v1::BatchPlanned& planned, std::uint64_t seq);
-TrackedResult MirrorRequestSucceeded(Lifecycle& follower, const Lifecycle& leader);
-base::Result<TrackedResult> MirrorRequestFailed(Lifecycle& follower, const Lifecycle& leader,
-                                                const events::v1::RequestFailed& failed,
-                                                std::uint64_t seq);
-void MirrorRetryScheduled(Lifecycle& follower, const Lifecycle& leader);
-void MirrorRequestsAbandoned(Lifecycle& follower, const Lifecycle& leader,
-                             const events::v1::RequestsAbandoned& abandoned);
 
 }  // namespace batchlog::replay

@@ -53,11 +53,9 @@ std::set<std::string> BatchIdsOf(const Lifecycle& lifecycle, std::uint32_t stage
 }
 
 // Fills `diff` for one stage present on side B (b_stage) and/or side A (a_stage).
-void DiffStage(const ManifestState& a, const ManifestState& b, std::uint32_t a_stage,
+void DiffStage(const Lifecycle& la, const Lifecycle& lb, std::uint32_t a_stage,
                std::uint32_t b_stage, const ManifestCost& cost_a, const ManifestCost& cost_b,
                StageDiff& diff) {
-  const Lifecycle& la = a.lifecycle;
-  const Lifecycle& lb = b.lifecycle;
   diff.in_a = a_stage != kNoIndex;
   diff.in_b = b_stage != kNoIndex;
   if (diff.in_a) {
@@ -109,11 +107,13 @@ std::string Amount(double amount) {
 
 }  // namespace
 
-ManifestDiff DiffManifests(const ManifestState& a, const ManifestState& b) {
-  const Lifecycle& la = a.lifecycle;
-  const Lifecycle& lb = b.lifecycle;
-  const ManifestCost cost_a = ComputeCost(a);
-  const ManifestCost cost_b = ComputeCost(b);
+ManifestDiff DiffManifests(const Projections& projections_a, const Projections& projections_b) {
+  const ManifestState& a = projections_a.manifest;
+  const ManifestState& b = projections_b.manifest;
+  const Lifecycle& la = projections_a.run_state.lifecycle;
+  const Lifecycle& lb = projections_b.run_state.lifecycle;
+  const ManifestCost cost_a = ComputeCost(a, la);
+  const ManifestCost cost_b = ComputeCost(b, lb);
   ManifestDiff diff;
   diff.run_id = lb.run_id.empty() ? la.run_id : lb.run_id;
   diff.seq_a = a.generated_at_seq;
@@ -129,14 +129,14 @@ ManifestDiff DiffManifests(const ManifestState& a, const ManifestState& b) {
     out.stage = std::string(lb.stage_name(stage));
     const std::uint32_t other = la.FindStage(out.workflow, out.stage);
     if (other != kNoIndex) a_done[other] = 1;
-    DiffStage(a, b, other, stage, cost_a, cost_b, out);
+    DiffStage(la, lb, other, stage, cost_a, cost_b, out);
   }
   for (std::uint32_t stage = 0; stage < la.stage_records.size(); ++stage) {
     if (a_done[stage] != 0) continue;
     StageDiff& out = diff.stages.emplace_back();
     out.workflow = std::string(la.workflow_name(la.stage_records[stage].workflow));
     out.stage = std::string(la.stage_name(stage));
-    DiffStage(a, b, stage, kNoIndex, cost_a, cost_b, out);
+    DiffStage(la, lb, stage, kNoIndex, cost_a, cost_b, out);
   }
   return diff;
 }

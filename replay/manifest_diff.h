@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "replay/manifest_projection.h"
+#include "replay/projections.h"
 
 namespace batchlog::replay {
 
@@ -60,7 +61,8 @@ struct ManifestDiff {
   std::vector<StageDiff> stages;  // B's stages in order, then A-only ones
 };
 
-ManifestDiff DiffManifests(const ManifestState& a, const ManifestState& b);
+// The manifests of two folds of one run (A usually the earlier).
+ManifestDiff DiffManifests(const Projections& a, const Projections& b);
 
 // For people: a header line, then per stage its changed counts and up to
 // `ids_per_transition` custom_ids per (from -> to) transition ("... and N more").

@@ -12,8 +12,7 @@ namespace {
 using events::v1::Event;
 using Json = nlohmann::ordered_json;
 
-bool IsCarried(const ManifestState& state, std::uint32_t stage) {
-  const Lifecycle& lifecycle = state.lifecycle;
+bool IsCarried(const ManifestState& state, const Lifecycle& lifecycle, std::uint32_t stage) {
   const std::string_view workflow =
       lifecycle.workflow_name(lifecycle.stage_records[stage].workflow);
   const std::string_view name = lifecycle.stage_name(stage);
@@ -23,13 +22,13 @@ bool IsCarried(const ManifestState& state, std::uint32_t stage) {
   return false;
 }
 
-void SyncStages(ManifestState& state) {
-  const std::size_t stages = state.lifecycle.stage_records.size();
+void SyncStages(ManifestState& state, const Lifecycle& lifecycle) {
+  const std::size_t stages = lifecycle.stage_records.size();
   if (state.usage.size() == stages && state.stage_carried.size() == stages) return;
   state.usage.resize(stages);
   while (state.stage_carried.size() < stages) {
     const auto stage = static_cast<std::uint32_t>(state.stage_carried.size());
-    state.stage_carried.push_back(IsCarried(state, stage) ? 1 : 0);
+    state.stage_carried.push_back(IsCarried(state, lifecycle, stage) ? 1 : 0);
   }
 }
 
@@ -57,9 +56,9 @@ CostSlot& SlotOf(ManifestState& state, std::uint32_t stage, std::uint32_t model,
 
 // Adds a result's tokens: always to the stage's usage; to its cost when the attempt was
 // billed in this run (header comment, "Cost").
-void AddUsage(ManifestState& state, std::uint32_t request, const events::v1::Usage& usage,
-              std::uint32_t attempt, bool billed) {
-  const std::uint32_t stage = state.lifecycle.requests.stage(request);
+void AddUsage(ManifestState& state, const Lifecycle& lifecycle, std::uint32_t request,
+              const events::v1::Usage& usage, std::uint32_t attempt, bool billed) {
+  const std::uint32_t stage = lifecycle.requests.stage(request);
   StageUsage& stage_usage = state.usage[stage];
   stage_usage.input_tokens += usage.input_tokens();
   stage_usage.output_tokens += usage.output_tokens();
@@ -84,9 +83,7 @@ bool Billed(const events::v1::RequestFailed& failed) {
   return failed.code() != "expired" && failed.code() != "batch_expired";
 }
 
-base::Status ApplyRunStarted(ManifestState& state, const events::v1::RunStarted& started,
-                             std::uint64_t seq) {
-  BATCHLOG_RETURN_IF_ERROR(TrackRunStarted(state.lifecycle, seq));
+void ApplyRunStarted(ManifestState& state, const events::v1::RunStarted& started) {
   state.prices.clear();
   for (const events::v1::ModelPrice& price : started.prices()) {
     state.prices.push_back(StagePrice{.workflow = price.workflow(),
@@ -117,7 +114,6 @@ base::Status ApplyRunStarted(ManifestState& state, const events::v1::RunStarted&
                                                     carried.source_completed_seq()});
     }
   }
-  return base::Status::Ok();
 }
 
 // Records the model of the request just planned (the last one of the lifecycle).
@@ -139,118 +135,12 @@ base::Status TrackModel(ManifestState& state, std::string_view model, std::uint6
   return base::Status::Ok();
 }
 
-// `leader` is null for a standalone fold, else the Lifecycle this one follows.
-base::Status ApplyRequestPlanned(ManifestState& state, const events::v1::RequestPlanned& planned,
-                                 std::uint64_t seq, const Lifecycle* leader) {
-  if (leader != nullptr) {
-    BATCHLOG_RETURN_IF_ERROR(MirrorRequestPlanned(state.lifecycle, *leader, planned, seq));
-  } else {
-    BATCHLOG_RETURN_IF_ERROR(TrackRequestPlanned(state.lifecycle, planned, seq).status());
-  }
-  SyncStages(state);
-  return TrackModel(state, planned.model(), seq);
-}
-
-base::Status ApplyBatchPlanned(ManifestState& state, const events::v1::BatchPlanned& planned,
-                               std::uint64_t seq, const Lifecycle* leader) {
-  if (leader != nullptr) return MirrorBatchPlanned(state.lifecycle, *leader, planned, seq);
-  return TrackBatchPlanned(state.lifecycle, planned, seq).status();
-}
-
-base::Status ApplyFileUploaded(ManifestState& state, const events::v1::FileUploaded& uploaded,
-                               std::uint64_t seq) {
-  return TrackFileUploaded(state.lifecycle, uploaded, seq).status();
-}
-
-base::Status ApplyBatchSubmitted(ManifestState& state, const events::v1::BatchSubmitted& submitted,
-                                 std::uint64_t seq) {
-  return TrackBatchSubmitted(state.lifecycle, submitted, seq).status();
-}
-
-base::Status ApplySubmitRejected(ManifestState& state, const events::v1::SubmitRejected& rejected,
-                                 std::uint64_t seq) {
-  return TrackSubmitRejected(state.lifecycle, rejected, seq).status();
-}
-
-base::Status ApplyBatchPolled(ManifestState& state, const events::v1::BatchPolled& polled,
-                              std::uint64_t seq) {
-  return TrackBatchPolled(state.lifecycle, polled, seq).status();
-}
-
-base::Status ApplyBatchEnded(ManifestState& state, const events::v1::BatchEnded& ended,
-                             std::uint64_t seq) {
-  return TrackBatchEnded(state.lifecycle, ended, seq).status();
-}
-
-base::Status ApplyRequestSucceeded(ManifestState& state,
-                                   const events::v1::RequestSucceeded& succeeded, std::uint64_t seq,
-                                   const Lifecycle* leader) {
-  TrackedResult result;
-  if (leader != nullptr) {
-    result = MirrorRequestSucceeded(state.lifecycle, *leader);
-  } else {
-    BATCHLOG_ASSIGN_OR_RETURN(result, TrackRequestSucceeded(state.lifecycle, succeeded, seq));
-  }
-  if (!result.duplicate) {
-    AddUsage(state, result.request, succeeded.usage(), succeeded.attempt(), true);
-  }
-  return base::Status::Ok();
-}
-
-base::Status ApplyRequestFailed(ManifestState& state, const events::v1::RequestFailed& failed,
-                                std::uint64_t seq, const Lifecycle* leader) {
-  BATCHLOG_ASSIGN_OR_RETURN(const TrackedResult result,
-                            leader != nullptr
-                                ? MirrorRequestFailed(state.lifecycle, *leader, failed, seq)
-                                : TrackRequestFailed(state.lifecycle, failed, seq));
-  if (!result.duplicate) {
-    AddUsage(state, result.request, failed.usage(), failed.attempt(), Billed(failed));
-  }
-  return base::Status::Ok();
-}
-
-base::Status ApplyResultsIngested(ManifestState& state, const events::v1::ResultsIngested& ingested,
-                                  std::uint64_t seq) {
-  return TrackResultsIngested(state.lifecycle, ingested, seq).status();
-}
-
-base::Status ApplyRetryScheduled(ManifestState& state, const events::v1::RetryScheduled& scheduled,
-                                 std::uint64_t seq, const Lifecycle* leader) {
-  if (leader != nullptr) {
-    MirrorRetryScheduled(state.lifecycle, *leader);
-    return base::Status::Ok();
-  }
-  return TrackRetryScheduled(state.lifecycle, scheduled, seq).status();
-}
-
-base::Status ApplyRequestsAbandoned(ManifestState& state,
-                                    const events::v1::RequestsAbandoned& abandoned,
-                                    std::uint64_t seq, const Lifecycle* leader) {
-  if (leader != nullptr) {
-    MirrorRequestsAbandoned(state.lifecycle, *leader, abandoned);
-    return base::Status::Ok();
-  }
-  return TrackRequestsAbandoned(state.lifecycle, abandoned, seq).status();
-}
-
-base::Status ApplyQuotaWarning() {
-  // Quota is operational state, not part of the manifest.
-  return base::Status::Ok();
-}
-
-base::Status ApplyStageCompleted(ManifestState& state, const events::v1::StageCompleted& completed,
-                                 std::uint64_t seq) {
-  BATCHLOG_RETURN_IF_ERROR(TrackStageCompleted(state.lifecycle, completed, seq).status());
-  SyncStages(state);
-  return base::Status::Ok();
-}
-
-base::Status ApplyRunEnded(ManifestState& state, RunStatus status, std::uint64_t seq) {
-  return TrackRunEnded(state.lifecycle, status, seq);
-}
-
-base::Status ApplyRunResumed(ManifestState& state, std::uint64_t seq) {
-  return TrackRunResumed(state.lifecycle, seq);
+// A result the leader has just tracked: its tokens, unless it was a re-ingested duplicate.
+template <typename Result>
+void ApplyResult(ManifestState& state, const Lifecycle& leader, const Result& result,
+                 bool billed) {
+  if (leader.last_result_duplicate || leader.last_result_request == kNoIndex) return;
+  AddUsage(state, leader, leader.last_result_request, result.usage(), result.attempt(), billed);
 }
 
 // What the render needs per stage beyond the lifecycle's counters, from one request scan.
@@ -320,9 +210,9 @@ Json RenderStageCost(const StageCost& cost) {
   return out;
 }
 
-const CarriedStageRecord* CarriedRecord(const ManifestState& state, std::uint32_t stage) {
+const CarriedStageRecord* CarriedRecord(const ManifestState& state, const Lifecycle& lifecycle,
+                                        std::uint32_t stage) {
   if (stage >= state.stage_carried.size() || state.stage_carried[stage] == 0) return nullptr;
-  const Lifecycle& lifecycle = state.lifecycle;
   const std::string_view workflow =
       lifecycle.workflow_name(lifecycle.stage_records[stage].workflow);
   for (const CarriedStageRecord& carried : state.forked_from.carried) {
@@ -333,9 +223,8 @@ const CarriedStageRecord* CarriedRecord(const ManifestState& state, std::uint32_
   return nullptr;
 }
 
-Json RenderStage(const ManifestState& state, std::uint32_t stage, const StageSummary& summary,
-                 const StageCost& cost) {
-  const Lifecycle& lifecycle = state.lifecycle;
+Json RenderStage(const ManifestState& state, const Lifecycle& lifecycle, std::uint32_t stage,
+                 const StageSummary& summary, const StageCost& cost) {
   const RequestTable& requests = lifecycle.requests;
   const StageRecord& record = lifecycle.stage_records[stage];
   const auto count = [&record](RequestStatus status) {
@@ -378,7 +267,7 @@ Json RenderStage(const ManifestState& state, std::uint32_t stage, const StageSum
   out["waiting_retry"] =
       count(RequestStatus::kFailedRetryableWaiting) + count(RequestStatus::kRetryScheduled);
   out["cost"] = RenderStageCost(cost);
-  if (const CarriedStageRecord* carried = CarriedRecord(state, stage)) {
+  if (const CarriedStageRecord* carried = CarriedRecord(state, lifecycle, stage)) {
     out["carried_from"] = Json::object();
     out["carried_from"]["run_id"] = state.forked_from.source_run_id;
     out["carried_from"]["seq"] = carried->source_completed_seq;
@@ -386,81 +275,48 @@ Json RenderStage(const ManifestState& state, std::uint32_t stage, const StageSum
   return out;
 }
 
-// The manifest's fold: one switch for both the standalone and the follower path.
-base::Status ApplyEvent(ManifestState& state, const Event& event, const Lifecycle* leader) {
-  if (leader != nullptr) {
-    MirrorEnvelope(state.lifecycle, event);
-  } else {
-    BATCHLOG_RETURN_IF_ERROR(TrackEnvelope(state.lifecycle, event));
-  }
+// The manifest's fold: one switch, every event the leader has just applied.
+base::Status ApplyEvent(ManifestState& state, const Event& event, const Lifecycle& leader) {
   const std::uint64_t seq = event.seq();
-  base::Status status;
   switch (event.payload_case()) {
     case Event::kRunStarted:
-      status = ApplyRunStarted(state, event.run_started(), seq);
+      ApplyRunStarted(state, event.run_started());
       break;
     case Event::kRequestPlanned:
-      status = ApplyRequestPlanned(state, event.request_planned(), seq, leader);
-      break;
-    case Event::kBatchPlanned:
-      status = ApplyBatchPlanned(state, event.batch_planned(), seq, leader);
-      break;
-    case Event::kFileUploaded:
-      status = ApplyFileUploaded(state, event.file_uploaded(), seq);
-      break;
-    case Event::kBatchSubmitted:
-      status = ApplyBatchSubmitted(state, event.batch_submitted(), seq);
-      break;
-    case Event::kSubmitRejected:
-      status = ApplySubmitRejected(state, event.submit_rejected(), seq);
-      break;
-    case Event::kBatchPolled:
-      status = ApplyBatchPolled(state, event.batch_polled(), seq);
-      break;
-    case Event::kBatchEnded:
-      status = ApplyBatchEnded(state, event.batch_ended(), seq);
+      SyncStages(state, leader);
+      BATCHLOG_RETURN_IF_ERROR(TrackModel(state, event.request_planned().model(), seq));
       break;
     case Event::kRequestSucceeded:
-      status = ApplyRequestSucceeded(state, event.request_succeeded(), seq, leader);
+      ApplyResult(state, leader, event.request_succeeded(), true);
       break;
     case Event::kRequestFailed:
-      status = ApplyRequestFailed(state, event.request_failed(), seq, leader);
-      break;
-    case Event::kResultsIngested:
-      status = ApplyResultsIngested(state, event.results_ingested(), seq);
-      break;
-    case Event::kRetryScheduled:
-      status = ApplyRetryScheduled(state, event.retry_scheduled(), seq, leader);
-      break;
-    case Event::kRequestsAbandoned:
-      status = ApplyRequestsAbandoned(state, event.requests_abandoned(), seq, leader);
-      break;
-    case Event::kQuotaWarning:
-      status = ApplyQuotaWarning();
+      ApplyResult(state, leader, event.request_failed(), Billed(event.request_failed()));
       break;
     case Event::kStageCompleted:
-      status = ApplyStageCompleted(state, event.stage_completed(), seq);
+      SyncStages(state, leader);  // a stage may complete without requests
       break;
+    case Event::kBatchPlanned:
+    case Event::kFileUploaded:
+    case Event::kBatchSubmitted:
+    case Event::kSubmitRejected:
+    case Event::kBatchPolled:
+    case Event::kBatchEnded:
+    case Event::kResultsIngested:
+    case Event::kRetryScheduled:
+    case Event::kRequestsAbandoned:
     case Event::kRunCompleted:
-      status = ApplyRunEnded(state, RunStatus::kCompleted, seq);
-      break;
     case Event::kRunFailed:
-      status = ApplyRunEnded(state, RunStatus::kFailed, seq);
-      break;
     case Event::kRunCancelled:
-      status = ApplyRunEnded(state, RunStatus::kCancelled, seq);
-      break;
     case Event::kRunResumed:
-      status = ApplyRunResumed(state, seq);
-      break;
+      break;  // the leader's lifecycle holds all the manifest needs of these
+    case Event::kQuotaWarning:
     case Event::kWorkflowFileChanged:
-      break;  // the run's configuration, not part of the manifest
+      break;  // operational state and configuration, not part of the manifest
     case Event::PAYLOAD_NOT_SET:
-      status = ApplyUnknownPayload(event);
-      break;
+      break;  // the leader decided whether it may be ignored
   }
-  if (status.ok()) state.generated_at_seq = seq;
-  return status;
+  state.generated_at_seq = seq;
+  return base::Status::Ok();
 }
 
 }  // namespace
@@ -485,17 +341,13 @@ std::string_view AbandonReasonName(events::v1::AbandonReason reason) {
   return "abandoned";
 }
 
-base::Status Apply(ManifestState& state, const Event& event) {
-  return ApplyEvent(state, event, nullptr);
-}
-
 base::Status ApplyFollowing(ManifestState& state, const Event& event, const Lifecycle& leader) {
-  return ApplyEvent(state, event, &leader);
+  return ApplyEvent(state, event, leader);
 }
 
-void RecomputeDerived(ManifestState& state) {
+void RecomputeDerived(ManifestState& state, const Lifecycle& lifecycle) {
   state.stage_carried.clear();
-  SyncStages(state);
+  SyncStages(state, lifecycle);
 }
 
 double RoundCost(double amount) { return std::round(amount * 1e9) / 1e9; }
@@ -525,8 +377,7 @@ double SlotAmount(const CostSlot& slot, const StagePrice& price) {
 
 }  // namespace
 
-ManifestCost ComputeCost(const ManifestState& state) {
-  const Lifecycle& lifecycle = state.lifecycle;
+ManifestCost ComputeCost(const ManifestState& state, const Lifecycle& lifecycle) {
   ManifestCost cost;
   cost.stages.resize(lifecycle.stage_records.size());
   cost.workflows.assign(lifecycle.workflows.size(), 0.0);
@@ -567,10 +418,9 @@ ManifestCost ComputeCost(const ManifestState& state) {
   return cost;
 }
 
-std::string RenderManifestJson(const ManifestState& state) {
-  const Lifecycle& lifecycle = state.lifecycle;
+std::string RenderManifestJson(const ManifestState& state, const Lifecycle& lifecycle) {
   const std::vector<StageSummary> summaries = Summarize(lifecycle);
-  const ManifestCost cost = ComputeCost(state);
+  const ManifestCost cost = ComputeCost(state, lifecycle);
   Json workflows = Json::object();
   Json workflow_costs = Json::object();
   for (std::uint32_t workflow = 0; workflow < lifecycle.workflows.size(); ++workflow) {
@@ -578,7 +428,7 @@ std::string RenderManifestJson(const ManifestState& state) {
     for (std::uint32_t stage = 0; stage < lifecycle.stage_records.size(); ++stage) {
       if (lifecycle.stage_records[stage].workflow != workflow) continue;
       stages[std::string(lifecycle.stage_name(stage))] =
-          RenderStage(state, stage, summaries[stage], cost.stages[stage]);
+          RenderStage(state, lifecycle, stage, summaries[stage], cost.stages[stage]);
     }
     workflows[std::string(lifecycle.workflow_name(workflow))] = std::move(stages);
     workflow_costs[std::string(lifecycle.workflow_name(workflow))] =

@@ -2,10 +2,11 @@
 // per workflow and stage (design.md "The manifest"). Always regenerable from the log:
 // `batchlog manifest RUN_ID [--as-of SEQ]` folds the events up to SEQ and renders this.
 //
-// ManifestState is a pure fold with the same lifecycle rules as the run-state projection
-// (replay/lifecycle.h): an impossible event returns kDataLoss naming its seq and leaves the
-// state unchanged (a repeated RequestPlanned may be reported by a later event). It tracks
-// run_id and generated_at_seq (the last applied seq) from the envelopes it is given.
+// ManifestState is a pure fold that follows the run state (replay/lifecycle.h, "Leader and
+// follower"): requests, batches, stages and the run's status live in the run state's
+// Lifecycle, which every function here takes; the manifest adds what only it needs (usage,
+// prices, models, cost slots, fork provenance) and generated_at_seq, the last seq applied.
+// ApplyFollowing must be given each event right after the run state applied it successfully.
 //
 // Per stage, the rendered fields mean:
 //   total_requests      RequestPlanned count
@@ -128,7 +129,6 @@ struct ManifestCaches {
 inline constexpr std::uint16_t kNoModel = 0xffff;
 
 struct ManifestState {
-  Lifecycle lifecycle;  // includes run_id and the run's status
   std::uint64_t generated_at_seq = 0;
   std::vector<StageUsage> usage;  // indexed by stage
 
@@ -146,8 +146,9 @@ struct ManifestState {
   bool operator==(const ManifestState&) const = default;
 };
 
-// Recomputes the derived members (stage_carried) from the rest; the snapshot codec calls it.
-void RecomputeDerived(ManifestState& state);
+// Recomputes the derived members (stage_carried) from the rest and the run state's lifecycle;
+// the snapshot codec calls it.
+void RecomputeDerived(ManifestState& state, const Lifecycle& lifecycle);
 
 // What the run paid per stage (indexed by stage), per workflow and in total, priced as the
 // header comment says ("Cost"). For `status`, `runs` and the render.
@@ -162,23 +163,19 @@ struct ManifestCost {
   std::vector<double> workflows;  // indexed by workflow
   double total = 0;
 };
-ManifestCost ComputeCost(const ManifestState& state);
+ManifestCost ComputeCost(const ManifestState& state, const Lifecycle& lifecycle);
 // Rounds a currency amount as the manifest shows it (1e-9 units).
 double RoundCost(double amount);
 
-// Folds one event into the manifest. kDataLoss (naming the seq) for an impossible event;
-// the state is then unchanged.
-base::Status Apply(ManifestState& state, const events::v1::Event& event);
-
-// The Replayer's fast path: the same fold, for a manifest whose lifecycle was equal to
-// `leader` (the run state's) before `event`, which `leader` has just applied successfully.
-// The manifest reuses the leader's lookups and validation (replay/lifecycle.h).
+// Folds one event that `leader` (the run state's lifecycle) has just applied successfully;
+// the leader validated it. Fails only when the model table is full (kResourceExhausted
+// naming the seq); the state is then unchanged.
 base::Status ApplyFollowing(ManifestState& state, const events::v1::Event& event,
                             const Lifecycle& leader);
 
 // The manifest as JSON: deterministic, keys in the order of the design page, 2-space
 // indent, trailing newline. Invalid UTF-8 in an id is replaced, never thrown on.
-std::string RenderManifestJson(const ManifestState& state);
+std::string RenderManifestJson(const ManifestState& state, const Lifecycle& lifecycle);
 
 // "permanent", "exhausted", "cancelled", "upstream_failed", "batch_failed"; "abandoned"
 // for a reason this build does not name.

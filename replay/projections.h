@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "replay/audit_index.h"
 #include "replay/manifest_projection.h"
@@ -23,5 +24,13 @@ struct Projections {
 
   bool operator==(const Projections&) const = default;
 };
+
+// The manifest of `projections`, with the run state's lifecycle it follows.
+inline std::string RenderManifestJson(const Projections& projections) {
+  return RenderManifestJson(projections.manifest, projections.run_state.lifecycle);
+}
+inline ManifestCost ComputeCost(const Projections& projections) {
+  return ComputeCost(projections.manifest, projections.run_state.lifecycle);
+}
 
 }  // namespace batchlog::replay

@@ -7,10 +7,8 @@
 // projection finds impossible is kDataLoss naming its seq. After an error the projections
 // may have taken part of that event and must be discarded; last_seq is not advanced.
 //
-// The run state is folded first and leads: the manifest follows it, reusing its lookups
-// (replay/lifecycle.h). That needs the two projections' lifecycles to be equal, which they
-// are whenever they were folded from the same events (or decoded from one snapshot); the
-// constructor checks their shape and otherwise folds each projection on its own.
+// The run state is folded first and leads: the manifest, the stage inputs and the audit
+// index follow it, reading its lifecycle (replay/lifecycle.h, "Leader and follower").
 //
 // Ownership: the Replayer borrows the Projections, which must outlive it.
 // Thread-safety: none; one thread folds at a time.
@@ -36,7 +34,6 @@ class Replayer {
 
  private:
   Projections& projections_;
-  bool follow_;  // the manifest follows the run state
 };
 
 }  // namespace batchlog::replay

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <future>
 #include <limits>
 #include <memory>
@@ -421,24 +420,6 @@ class BackgroundIndexing {
     }
   }
 
-  // Runs `task` on another thread once the jobs started so far are done (at Finish() when
-  // no thread can be had). Finish() waits for it too.
-  void After(std::function<void()> task) {
-    auto earlier = std::make_shared<std::vector<std::future<bool>>>(std::move(jobs_));
-    jobs_.clear();
-    const auto job = [earlier, task = std::move(task)] {
-      bool ok = true;
-      for (std::future<bool>& earlier_job : *earlier) ok = earlier_job.get() && ok;
-      task();
-      return ok;
-    };
-    try {
-      jobs_.push_back(std::async(std::launch::async, job));
-    } catch (const std::system_error&) {
-      jobs_.push_back(std::async(std::launch::deferred, job));
-    }
-  }
-
   // Waits for every job; false when one found a repeated id.
   bool Finish() {
     bool ok = true;
@@ -765,13 +746,12 @@ base::Status GetStageInputs(Reader& in, std::uint64_t last_seq, std::uint32_t re
 }
 
 // A generous guess of the body size, so the body is not copied as it grows.
-std::size_t EstimateBodyBytes(const Projections& projections, bool shared) {
+std::size_t EstimateBodyBytes(const Projections& projections) {
   const Lifecycle& lifecycle = projections.run_state.lifecycle;
   const std::size_t per_request = 2 * 5 + 16;  // ids, arrays, ordinal, group, seqs
-  const std::size_t one = lifecycle.requests.ids.arena().size() +
-                          lifecycle.requests.size() * per_request +
-                          lifecycle.batches.members.size() * 4 + lifecycle.batches.size() * 96;
-  return (shared ? one : 2 * one) + projections.run_state.retry_members.size() * 4 + 4096;
+  return lifecycle.requests.ids.arena().size() + lifecycle.requests.size() * per_request +
+         lifecycle.batches.members.size() * 4 + lifecycle.batches.size() * 96 +
+         projections.run_state.retry_members.size() * 4 + 4096;
 }
 
 }  // namespace
@@ -787,16 +767,13 @@ std::optional<std::uint32_t> SnapshotVersion(std::string_view bytes) {
 }
 
 std::string EncodeSnapshot(const Projections& projections) {
-  const bool shared = projections.run_state.lifecycle == projections.manifest.lifecycle;
   // The body is written after room for the header, which is filled in last (it holds the
   // body's size and checksum): no second copy of a snapshot of tens of MiB.
   std::string out(kSnapshotHeaderBytes, '\0');
   Writer writer(out);
-  writer.Reserve(EstimateBodyBytes(projections, shared));
+  writer.Reserve(EstimateBodyBytes(projections));
   writer.Varint(projections.last_seq);
-  writer.Bool(shared);
   PutLifecycle(writer, projections.run_state.lifecycle);
-  if (!shared) PutLifecycle(writer, projections.manifest.lifecycle);
   PutRunState(writer, projections.run_state);
   PutManifest(writer, projections.manifest);
   PutStageInputs(writer, projections.stage_inputs);
@@ -831,22 +808,11 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
   Projections projections;
   BackgroundIndexing indexing;  // after `projections`: joins before the tables are destroyed
   projections.last_seq = in.Varint();
-  const bool shared = in.Bool();
+  // From here on the run state's lifecycle is only read while the other thread indexes it.
   BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.run_state.lifecycle, indexing));
-  if (shared) {
-    // The manifest's copy is made on the other thread once the request table is indexed (so
-    // the copy carries the index): a fresh process pays tens of milliseconds of page faults
-    // for it. From here on the run state's lifecycle is only read.
-    indexing.After([&projections] {
-      projections.manifest.lifecycle = projections.run_state.lifecycle;
-    });
-  } else {
-    BATCHLOG_RETURN_IF_ERROR(GetLifecycle(in, projections.manifest.lifecycle, indexing));
-  }
   BATCHLOG_RETURN_IF_ERROR(GetRunState(in, projections.run_state));
-  BATCHLOG_RETURN_IF_ERROR(GetManifest(
-      in, projections.manifest,
-      shared ? projections.run_state.lifecycle : projections.manifest.lifecycle));
+  BATCHLOG_RETURN_IF_ERROR(
+      GetManifest(in, projections.manifest, projections.run_state.lifecycle));
   BATCHLOG_RETURN_IF_ERROR(GetStageInputs(in, projections.last_seq,
                                           projections.run_state.lifecycle.requests.size(),
                                           projections.stage_inputs));
@@ -854,7 +820,7 @@ base::Result<Projections> DecodeSnapshot(std::string_view bytes) {
                                          projections.last_seq, projections.audit_index));
   if (!in.ok() || !in.AtEnd()) return Damaged("trailing bytes after the body");
   if (!indexing.Finish()) return Damaged("request table");
-  RecomputeDerived(projections.manifest);
+  RecomputeDerived(projections.manifest, projections.run_state.lifecycle);
   return projections;
 }
 

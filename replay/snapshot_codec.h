@@ -2,21 +2,19 @@
 // latest snapshot instead of the whole log. The store keeps the bytes opaque in its
 // `snapshots` column family (docs/log-format.md); this header is where they are defined.
 //
-// Format, version 6 (all fixed-width integers little-endian):
+// Format, version 7 (all fixed-width integers little-endian):
 //
 //   offset  size  field
 //   0       8     magic "BLOGSNAP"
-//   8       4     version (6; 5 lacked cache-write prices and tokens, 4 cached-input ones,
-//                 3 the run state's config_seq)
+//   8       4     version (7; 6 held a "shared" flag and could hold the manifest's own
+//                 lifecycle, 5 lacked cache-write prices and tokens, 4 cached-input ones)
 //   12      8     body length in bytes
 //   20      8     checksum: Hash64(body, seed 0x736e617073686f74) (replay/hash.h)
 //   28      ...   body
 //
 // The body is a sequence of LEB128 varints (signed values zigzag-encoded), strings
 // (varint length + bytes) and single bytes, in this order:
-//   last_seq; shared (1 when both projections' Lifecycle values are equal, which is always
-//   the case for projections folded together, so it is stored once; else 0);
-//   the run state's Lifecycle; the manifest's Lifecycle unless shared;
+//   last_seq; the run state's Lifecycle (the other projections follow it and hold none);
 //   the run state's own fields (run metadata and config seq, per-request ordinal and retry
 //   group, retry groups and their members, counters, quota flag); the manifest's own fields
 //   (generated_at_seq, per-stage usage, prices, models, cost slots with their cached input
@@ -49,7 +47,7 @@
 namespace batchlog::replay {
 
 inline constexpr std::string_view kSnapshotMagic = "BLOGSNAP";
-inline constexpr std::uint32_t kSnapshotVersion = 6;
+inline constexpr std::uint32_t kSnapshotVersion = 7;
 inline constexpr std::size_t kSnapshotHeaderBytes = 28;
 
 std::string EncodeSnapshot(const Projections& projections);

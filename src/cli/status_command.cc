@@ -42,7 +42,7 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
       return;
     }
     std::printf("%s", orchestrator::RenderProgress(*projections).c_str());
-    std::printf("  %s", orchestrator::RenderCostLine(projections->manifest).c_str());
+    std::printf("  %s", orchestrator::RenderCostLine(*projections).c_str());
     context.exit_code = kExitOk;
   });
 }

@@ -225,7 +225,7 @@ base::Result<CancelOutcome> CancelRun(std::string_view run_id, const CancelOptio
 
   // 4. The manifest file and meta.json.
   BATCHLOG_RETURN_IF_ERROR(
-      WriteFileAtomically(outcome.manifest_path, replay::RenderManifestJson(projections.manifest)));
+      WriteFileAtomically(outcome.manifest_path, replay::RenderManifestJson(projections)));
   outcome.status = lifecycle.run_status;
   outcome.last_seq = projections.last_seq;
   auto metadata = store.ReadRunMetadata(run_id);

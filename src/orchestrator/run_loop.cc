@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <variant>
 
-#include "replay/manifest_projection.h"
+#include "replay/projections.h"
 #include "src/orchestrator/backoff.h"
 #include "src/orchestrator/manifest_file.h"
 
@@ -30,7 +30,7 @@ base::Status RunUntilDone(Executor& executor, const std::vector<StagePolicy>& po
       return base::Status::Ok();
     }
     BATCHLOG_RETURN_IF_ERROR(WriteFileAtomically(options.manifest_path,
-                                                 replay::RenderManifestJson(projections.manifest)));
+                                                 replay::RenderManifestJson(projections)));
     manifest_seq = projections.last_seq;
     manifest_written_us = now;
     return base::Status::Ok();

@@ -46,7 +46,7 @@ base::Result<replay::Projections> RunReader::ReplayTo(std::uint64_t as_of_seq) c
 
 base::Result<std::string> RunReader::Manifest(std::uint64_t as_of_seq) const {
   BATCHLOG_ASSIGN_OR_RETURN(replay::Projections projections, ReplayTo(as_of_seq));
-  return replay::RenderManifestJson(projections.manifest);
+  return replay::RenderManifestJson(projections);
 }
 
 }  // namespace batchlog::orchestrator

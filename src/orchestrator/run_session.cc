@@ -299,7 +299,7 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
     outcome.last_seq = projections.last_seq;
     // The log is final; only a manifest file left behind by a crash between the closing
     // event and the last manifest write is brought up to it.
-    const std::string manifest = replay::RenderManifestJson(projections.manifest);
+    const std::string manifest = replay::RenderManifestJson(projections);
     std::ifstream in(outcome.manifest_path, std::ios::binary);
     const std::string on_disk((std::istreambuf_iterator<char>(in)),
                               std::istreambuf_iterator<char>());

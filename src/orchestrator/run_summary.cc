@@ -56,9 +56,9 @@ RunSummary ReadRunSummary(const std::filesystem::path& store_root, std::string_v
   return SummarizeManifestJson(text.str());
 }
 
-std::string RenderCostLine(const replay::ManifestState& manifest) {
-  const replay::ManifestCost cost = replay::ComputeCost(manifest);
-  const replay::Lifecycle& lifecycle = manifest.lifecycle;
+std::string RenderCostLine(const replay::Projections& projections) {
+  const replay::ManifestCost cost = replay::ComputeCost(projections);
+  const replay::Lifecycle& lifecycle = projections.run_state.lifecycle;
   std::string out = "cost " + Amount(cost.total);
   std::string parts;
   std::uint64_t unpriced = 0;
@@ -73,8 +73,9 @@ std::string RenderCostLine(const replay::ManifestState& manifest) {
   if (unpriced != 0) {
     out += "; " + std::to_string(unpriced) + " tokens of models without a price";
   }
-  if (!manifest.forked_from.source_run_id.empty()) {
-    out += "; carried-over stages were paid by run " + manifest.forked_from.source_run_id;
+  const replay::ForkProvenance& fork = projections.manifest.forked_from;
+  if (!fork.source_run_id.empty()) {
+    out += "; carried-over stages were paid by run " + fork.source_run_id;
   }
   return out + "\n";
 }

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "replay/manifest_projection.h"
+#include "replay/projections.h"
 
 namespace batchlog::orchestrator {
 
@@ -35,6 +35,6 @@ RunSummary ReadRunSummary(const std::filesystem::path& store_root, std::string_v
 
 // "cost 0.001234 (math/stage_1 0.001, math/stage_2 0.000234)" for `status`; notes unpriced
 // tokens.
-std::string RenderCostLine(const replay::ManifestState& manifest);
+std::string RenderCostLine(const replay::Projections& projections);
 
 }  // namespace batchlog::orchestrator

@@ -83,7 +83,7 @@ base::Result<replay::ManifestDiff> DiffManifestPoints(const RunReader& reader,
   BATCHLOG_ASSIGN_OR_RETURN(const std::uint64_t to_seq, ResolvePoint(reader, to));
   BATCHLOG_ASSIGN_OR_RETURN(const replay::Projections a, reader.ReplayTo(from_seq));
   BATCHLOG_ASSIGN_OR_RETURN(const replay::Projections b, reader.ReplayTo(to_seq));
-  return replay::DiffManifests(a.manifest, b.manifest);
+  return replay::DiffManifests(a, b);
 }
 
 }  // namespace batchlog::orchestrator

@@ -222,7 +222,7 @@ void CheckManifest(const std::filesystem::path& store_root, const store::EventLo
   }
   std::string expected;
   if (*seq == report.last_seq && scratch_complete) {
-    expected = replay::RenderManifestJson(scratch.manifest);
+    expected = replay::RenderManifestJson(scratch);
   } else {
     auto projections = ReplayLog(log, *seq);
     if (!projections.ok()) {
@@ -231,7 +231,7 @@ void CheckManifest(const std::filesystem::path& store_root, const store::EventLo
                                      projections.status().message()});
       return;
     }
-    expected = replay::RenderManifestJson(projections->manifest);
+    expected = replay::RenderManifestJson(*projections);
   }
   if (expected != file) {
     report.failures.push_back(

@@ -275,7 +275,7 @@ TEST_CASE("the manifest's cost equals an independent recount of the billed resul
   CHECK(summary.cost == manifest["cost"]["total"].get<double>());
   auto projections = reader.ReplayTo(kLatestSeq);
   REQUIRE(projections.ok());
-  CHECK(RenderCostLine(projections->manifest).find("math/stage_2") != std::string::npos);
+  CHECK(RenderCostLine(*projections).find("math/stage_2") != std::string::npos);
 }
 
 TEST_CASE("a fork re-runs only the later stage and its manifest cites the source run",

@@ -136,7 +136,7 @@ TEST_CASE("golden logs replay to their approved manifest and history", "[audit][
       replay::Replayer replayer(projections);
       replay::VectorEventSource source(events);
       REQUIRE(replayer.Fold(source).ok());
-      const std::string manifest = replay::RenderManifestJson(projections.manifest);
+      const std::string manifest = replay::RenderManifestJson(projections);
       CheckApproved(base.string() + ".manifest.json", manifest);
 
       // Through a store: snapshot-free replay and the indexed history.

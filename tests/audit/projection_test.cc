@@ -169,7 +169,7 @@ TEST_CASE("a re-ingested result is shown as a duplicate and counted once", "[aud
   log.ResultsIngested("b1");
   const std::vector<v1::Event> events = log.Take();
   const Projections projections = Fold(events, events.size());
-  CHECK(ComputeCost(projections.manifest).total == 7.0);
+  CHECK(ComputeCost(projections).total == 7.0);
   const AuditState state = Audit(events, AuditSelection{.custom_ids = {"q000"}});
   int duplicates = 0;
   for (const AuditRow& row : state.rows) duplicates += row.duplicate ? 1 : 0;
@@ -219,7 +219,7 @@ std::vector<v1::Event> CostLog() {
 TEST_CASE("cost equals the hand-computed sum over billed attempts", "[audit][cost]") {
   const std::vector<v1::Event> events = CostLog();
   const Projections projections = Fold(events, events.size());
-  const ManifestCost cost = ComputeCost(projections.manifest);
+  const ManifestCost cost = ComputeCost(projections);
   // stage_1, attempt 1: q1 100/50 + q3 30/10 (a billed failure) at 2/4 per million, half
   // off: (130 * 2 + 60 * 4) / 1e6 * 0.5. The expired q4 and the re-ingested q1 cost nothing;
   // q5's model has no price.
@@ -239,7 +239,7 @@ TEST_CASE("cost equals the hand-computed sum over billed attempts", "[audit][cos
   CHECK(cost.total == Approx(attempt_1 + attempt_2 + stage_2).epsilon(1e-12));
 
   const nlohmann::json manifest =
-      nlohmann::json::parse(RenderManifestJson(projections.manifest));
+      nlohmann::json::parse(RenderManifestJson(projections));
   CAPTURE(manifest.dump(2));
   CHECK(manifest["cost"]["total"].get<double>() == Approx(0.00095).epsilon(1e-9));
   CHECK(manifest["cost"]["by_workflow"]["math"].get<double>() == Approx(0.00095).epsilon(1e-9));
@@ -290,7 +290,7 @@ TEST_CASE("cached input tokens are billed at the cached rate, as the provider co
           "[audit][cost]") {
   const std::vector<v1::Event> events = CachedInputLog();
   const Projections projections = Fold(events, events.size());
-  const ManifestCost cost = ComputeCost(projections.manifest);
+  const ManifestCost cost = ComputeCost(projections);
   REQUIRE(cost.stages.size() == 3);
   // OpenAI-style: 400 uncached at 2, 600 cached at 1, 100 out at 8; half off.
   CHECK(cost.stages[0].total == Approx((400 * 2.0 + 600 * 1.0 + 100 * 8.0) / 1e6 * 0.5));
@@ -306,7 +306,7 @@ TEST_CASE("cached input tokens are billed at the cached rate, as the provider co
   auto decoded = DecodeSnapshot(EncodeSnapshot(projections));
   REQUIRE(decoded.ok());
   CHECK(*decoded == projections);
-  CHECK(RenderManifestJson(decoded->manifest) == RenderManifestJson(projections.manifest));
+  CHECK(RenderManifestJson(*decoded) == RenderManifestJson(projections));
 }
 
 TEST_CASE("a snapshot anywhere in the log keeps the cost and the audit index",
@@ -324,7 +324,7 @@ TEST_CASE("a snapshot anywhere in the log keeps the cost and the audit index",
     VectorEventSource tail(events, cut, events.size());
     REQUIRE(replayer.Fold(tail).ok());
     CHECK(resumed == full);
-    CHECK(RenderManifestJson(resumed.manifest) == RenderManifestJson(full.manifest));
+    CHECK(RenderManifestJson(resumed) == RenderManifestJson(full));
   }
 }
 
@@ -341,7 +341,7 @@ TEST_CASE("the manifest diff lists counts, state changes and cost between two se
   }
   const Projections a = Fold(events, first_ingested);
   const Projections b = Fold(events, events.size());
-  const ManifestDiff diff = DiffManifests(a.manifest, b.manifest);
+  const ManifestDiff diff = DiffManifests(a, b);
   CHECK(diff.seq_a == first_ingested);
   CHECK(diff.seq_b == events.size());
   REQUIRE(diff.stages.size() == 2);
@@ -368,7 +368,7 @@ TEST_CASE("the manifest diff lists counts, state changes and cost between two se
   CHECK(text.find("math/stage_2 (new) (completed)") != std::string::npos);
   CHECK(nlohmann::json::parse(RenderManifestDiffJson(diff))["stages"].size() == 2);
   // Backwards, the same changes read the other way.
-  const ManifestDiff back = DiffManifests(b.manifest, a.manifest);
+  const ManifestDiff back = DiffManifests(b, a);
   REQUIRE(back.stages.size() == 2);
   CHECK(back.stages[1].changes[0].to == "not_planned");
 }

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "replay/replayer.h"
 #include "tests/support/event_sequence_generator.h"
 
 namespace batchlog::replay {
@@ -20,14 +21,16 @@ using Catch::Matchers::Contains;
 using Json = nlohmann::json;
 using testing::EventSequenceBuilder;
 
-ManifestState FoldedManifest(const std::vector<v1::Event>& events) {
-  ManifestState state;
+// The manifest follows the run state: both are folded, as the Replayer does.
+Projections FoldedManifest(const std::vector<v1::Event>& events) {
+  Projections projections;
+  Replayer replayer(projections);
   for (const v1::Event& event : events) {
-    const base::Status status = Apply(state, event);
+    const base::Status status = replayer.Apply(event);
     INFO("seq " << event.seq() << ": " << status.ToString());
     REQUIRE(status.ok());
   }
-  return state;
+  return projections;
 }
 
 Json Manifest(const std::vector<v1::Event>& events) {
@@ -177,7 +180,7 @@ TEST_CASE("the manifest JSON has the design's keys, in order, pretty-printed",
 }
 
 TEST_CASE("an empty manifest names no workflows", "[replay][manifest]") {
-  CHECK(RenderManifestJson(ManifestState{}) == R"({
+  CHECK(RenderManifestJson(Projections{}) == R"({
   "run_id": "",
   "generated_at_seq": 0,
   "status": "not_started",
@@ -284,20 +287,22 @@ TEST_CASE("workflows and stages appear in order of first appearance", "[replay][
   CHECK(manifest["workflows"]["alpha"]["stage_0"]["total_requests"] == 0);
 }
 
-TEST_CASE("an impossible event is DataLoss in a standalone manifest fold", "[replay][manifest]") {
+TEST_CASE("an impossible event is DataLoss and leaves the manifest unchanged",
+          "[replay][manifest]") {
   EventSequenceBuilder log;
   log.RunStarted();
   log.RequestPlanned("wf", "stage_1", "a");
   log.BatchSubmitted("never-planned", "batch_x");
-  ManifestState state;
-  REQUIRE(Apply(state, log.events()[0]).ok());
-  REQUIRE(Apply(state, log.events()[1]).ok());
-  const ManifestState before = state;
-  const base::Status status = Apply(state, log.events()[2]);
+  Projections projections;
+  Replayer replayer(projections);
+  REQUIRE(replayer.Apply(log.events()[0]).ok());
+  REQUIRE(replayer.Apply(log.events()[1]).ok());
+  const ManifestState before = projections.manifest;
+  const base::Status status = replayer.Apply(log.events()[2]);
   CHECK(status.code() == base::StatusCode::kDataLoss);
   CHECK_THAT(status.message(), Contains("seq 3:"));
-  CHECK(state == before);
-  CHECK(state.generated_at_seq == 2);
+  CHECK(projections.manifest == before);
+  CHECK(projections.manifest.generated_at_seq == 2);
 }
 
 TEST_CASE("generated_at_seq is the last applied seq, ignored events included",
@@ -305,7 +310,7 @@ TEST_CASE("generated_at_seq is the last applied seq, ignored events included",
   EventSequenceBuilder log;
   log.RunStarted();
   log.Append().set_reader_may_ignore(true);
-  CHECK(FoldedManifest(log.events()).generated_at_seq == 2);
+  CHECK(FoldedManifest(log.events()).manifest.generated_at_seq == 2);
 }
 
 TEST_CASE("invalid UTF-8 in an id is replaced, not thrown on", "[replay][manifest]") {

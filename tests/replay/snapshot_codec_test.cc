@@ -54,15 +54,7 @@ TEST_CASE("a snapshot round trip is identity", "[replay][snapshot]") {
   REQUIRE(decoded.ok());
   CHECK(*decoded == projections);
   CHECK(EncodeSnapshot(*decoded) == bytes);
-  CHECK(RenderManifestJson(decoded->manifest) == RenderManifestJson(projections.manifest));
-}
-
-TEST_CASE("projections whose lifecycles differ round-trip too", "[replay][snapshot]") {
-  Projections projections = FoldedRun(12);
-  projections.manifest = ManifestState{};
-  const base::Result<Projections> decoded = DecodeSnapshot(EncodeSnapshot(projections));
-  REQUIRE(decoded.ok());
-  CHECK(*decoded == projections);
+  CHECK(RenderManifestJson(*decoded) == RenderManifestJson(projections));
 }
 
 TEST_CASE("every truncation of a snapshot is DataLoss", "[replay][snapshot]") {
@@ -134,7 +126,7 @@ TEST_CASE("a damaged body behind a valid checksum is DataLoss or a state that st
     Replayer replayer(projections);
     VectorEventSource tail(events, split, events.size());
     replayer.Fold(tail).IgnoreError();
-    RenderManifestJson(projections.manifest);
+    RenderManifestJson(projections);
   }
   CHECK(rejected > 0);
 }
@@ -149,13 +141,10 @@ TEST_CASE("a large request table indexed while the rest decodes round-trips and 
   const base::Result<Projections> decoded = DecodeSnapshot(bytes);
   REQUIRE(decoded.ok());
   CHECK(*decoded == projections);
-  for (const Lifecycle* lifecycle :
-       {&decoded->run_state.lifecycle, &decoded->manifest.lifecycle}) {
-    const IdTable& table = lifecycle->requests.ids;
-    CHECK(table.pending() == 0);
-    for (std::uint32_t index = 0; index < table.size(); index += 997) {
-      CHECK(table.Find(table.scope(index), table.id(index)) == index);
-    }
+  const IdTable& table = decoded->run_state.lifecycle.requests.ids;
+  CHECK(table.pending() == 0);
+  for (std::uint32_t index = 0; index < table.size(); index += 997) {
+    CHECK(table.Find(table.scope(index), table.id(index)) == index);
   }
 
   SECTION("a repeated id in it is DataLoss") {
@@ -172,14 +161,6 @@ TEST_CASE("a large request table indexed while the rest decodes round-trips and 
     REQUIRE(damaged.status().code() == base::StatusCode::kDataLoss);
     CHECK_THAT(damaged.status().message(), Contains("request table"));
   }
-}
-
-TEST_CASE("a snapshot stores the lifecycle once when both projections share it",
-          "[replay][snapshot]") {
-  const Projections projections = FoldedRun(16);
-  Projections different = projections;
-  different.manifest.lifecycle.run_id += "x";
-  CHECK(EncodeSnapshot(different).size() > EncodeSnapshot(projections).size() * 3 / 2);
 }
 
 }  // namespace
