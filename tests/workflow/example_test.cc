@@ -47,6 +47,7 @@ TEST_CASE("the math-paraphrase example parses, reads its dataset and plans both 
   REQUIRE(judge.ok());
   const nlohmann::json body = nlohmann::json::parse(judge->body_json);
   CHECK(body["model"] == "claude-sonnet-4-5");
+  CHECK(body["system"][0]["cache_control"]["type"] == "ephemeral");  // a shared, cached prefix
   CHECK(body["messages"][0]["content"].get<std::string>().find("Paraphrase: In other words") !=
         std::string::npos);
 
