@@ -188,7 +188,7 @@ std::optional<SpoolRecord> DecodeSpoolRecord(std::string_view text) {
     fields[i] = text.substr(0, tab);
     text.remove_prefix(std::min(text.size(), tab + 1));
   }
-  return SpoolRecord{fields[0], fields[1], fields[2],  fields[3],
+  return SpoolRecord{fields[0], fields[1], fields[2], fields[3],
                      fields[4] == "1", fields[5], fields[6], fields[7]};
 }
 
