@@ -25,7 +25,8 @@ class LogEventSource final : public replay::EventSource {
 
 }  // namespace
 
-base::Result<replay::Projections> ReplayLog(const store::EventLog& log, std::uint64_t as_of_seq) {
+base::Result<replay::Projections> ReplayLog(const store::EventLog& log, std::uint64_t as_of_seq,
+                                            std::uint64_t* from_snapshot_seq) {
   const std::uint64_t last = log.last_seq();
   if (as_of_seq == kLatestSeq) as_of_seq = last;
   if (as_of_seq > last) {
@@ -50,6 +51,7 @@ base::Result<replay::Projections> ReplayLog(const store::EventLog& log, std::uin
     }
     projections = std::move(decoded).value();
   }
+  if (from_snapshot_seq != nullptr) *from_snapshot_seq = projections.last_seq;
   store::ReadOptions options;
   options.from_seq = projections.last_seq + 1;
   options.to_seq = as_of_seq;

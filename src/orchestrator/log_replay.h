@@ -17,8 +17,11 @@ namespace batchlog::orchestrator {
 inline constexpr std::uint64_t kLatestSeq = std::numeric_limits<std::uint64_t>::max();
 
 // kNotFound when as_of_seq is past the end of the log (naming the last seq); kDataLoss
-// for a damaged log or snapshot, naming the run and seq.
+// for a damaged log or snapshot, naming the run and seq. `from_snapshot_seq`, when given,
+// receives the seq of the snapshot the fold started from (0: none usable, folded from the
+// start), so the writer knows how long a tail the next resume would fold.
 base::Result<replay::Projections> ReplayLog(const store::EventLog& log,
-                                            std::uint64_t as_of_seq = kLatestSeq);
+                                            std::uint64_t as_of_seq = kLatestSeq,
+                                            std::uint64_t* from_snapshot_seq = nullptr);
 
 }  // namespace batchlog::orchestrator

@@ -36,7 +36,8 @@ base::Status RunUntilDone(Executor& executor, const std::vector<StagePolicy>& po
     return base::Status::Ok();
   };
 
-  std::uint64_t snapshot_seq = executor.projections().last_seq;
+  std::uint64_t snapshot_seq =
+      options.replayed_from_snapshot_seq.value_or(executor.projections().last_seq);
   auto maybe_snapshot = [&](bool force) -> base::Status {
     const std::uint64_t seq = executor.projections().last_seq;
     if (seq == snapshot_seq) return base::Status::Ok();

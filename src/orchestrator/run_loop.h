@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "src/base/clock.h"
@@ -32,6 +33,11 @@ struct RunLoopOptions {
   // A snapshot is written once this many events accumulated since the last one, and at
   // every stage's end.
   std::uint64_t snapshot_every_events = 200'000;
+  // The seq of the snapshot the run's state was replayed from (0: none), counted as the last
+  // snapshot, so a resume that folded a long tail (a kill long after the last snapshot, or
+  // a snapshot of another format version) writes a new one soon and a later resume folds
+  // at most about snapshot_every_events. Unset: the state's seq (a run just started).
+  std::optional<std::uint64_t> replayed_from_snapshot_seq;
   const std::atomic<bool>* stop = nullptr;
   // Called after each round that changed the log (for progress output).
   std::function<void(const replay::Projections&, const Decision&)> on_round;

@@ -61,9 +61,12 @@ std::unique_ptr<base::Random> MakeRandom(std::uint64_t seed) {
   return std::make_unique<base::SeededRandom>(seed);
 }
 
+// `replayed_from_snapshot_seq`: the snapshot `projections` were replayed from, when they were
+// (RunLoopOptions); unset for a run just started.
 base::Result<RunOutcome> Drive(store::Store& store, std::unique_ptr<store::EventLog> log,
                                replay::Projections projections, std::unique_ptr<RunSetup> setup,
-                               const RunRequest& request, std::uint64_t seed) {
+                               const RunRequest& request, std::uint64_t seed,
+                               std::optional<std::uint64_t> replayed_from_snapshot_seq) {
   RunOutcome outcome;
   outcome.run_id = log->run_id();
   outcome.manifest_path = ManifestPath(store.root(), outcome.run_id);
@@ -71,6 +74,7 @@ base::Result<RunOutcome> Drive(store::Store& store, std::unique_ptr<store::Event
   ExecutorDeps deps =
       setup->MakeExecutorDeps(*log, projections, *random, store.RunDir(outcome.run_id) / "spool");
   RunLoopOptions loop;
+  loop.replayed_from_snapshot_seq = replayed_from_snapshot_seq;
   // Test knobs (docs/operations.md "Kill points"): small steps and frequent snapshots let
   // the crash suite reach the mid-ingest, plan-requests-step and snapshot kill points on
   // a small run.
@@ -273,7 +277,8 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
     BATCHLOG_RETURN_IF_ERROR(log->Append(step).status());
     BATCHLOG_ASSIGN_OR_RETURN(projections, ReplayLog(*log));
   }
-  return Drive(store, std::move(log), std::move(projections), std::move(setup), request, seed);
+  return Drive(store, std::move(log), std::move(projections), std::move(setup), request, seed,
+               std::nullopt);
 }
 
 base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& request) {
@@ -282,7 +287,9 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<store::EventLog> log,
                             store.OpenRun(run_id, store::OpenMode::kReadWrite));
   EarlySetup early_setup(*log, request.setup);
-  BATCHLOG_ASSIGN_OR_RETURN(replay::Projections projections, ReplayLog(*log));
+  std::uint64_t snapshot_seq = 0;
+  BATCHLOG_ASSIGN_OR_RETURN(replay::Projections projections,
+                            ReplayLog(*log, kLatestSeq, &snapshot_seq));
   if (projections.last_seq == 0) {
     return base::FailedPreconditionError(
         "run '" + std::string(run_id) + "' was created but stopped before it started (its log "
@@ -313,7 +320,8 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
   // The seed recorded at the start keeps a resumed run's draws independent of the machine;
   // draws already made are in the log, never redrawn.
   const std::uint64_t seed = projections.run_state.random_seed ^ projections.last_seq;
-  return Drive(store, std::move(log), std::move(projections), std::move(setup), request, seed);
+  return Drive(store, std::move(log), std::move(projections), std::move(setup), request, seed,
+               snapshot_seq);
 }
 
 namespace {

@@ -188,6 +188,48 @@ TEST_CASE("verify reports an outcome that names another batch's intent", "[crash
   CHECK_FALSE(report.ok());
 }
 
+// The snapshot seqs of the harness's run (read-only; the run must not be running).
+std::vector<std::uint64_t> SnapshotSeqsOf(const CrashHarness& harness) {
+  auto store = store::Store::Open(harness.store(), false);
+  REQUIRE(store.ok());
+  auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+  REQUIRE(log.ok());
+  auto seqs = (*log)->SnapshotSeqs();
+  REQUIRE(seqs.ok());
+  return *seqs;
+}
+
+TEST_CASE("a resume that folded a long tail snapshots after its first round",
+          "[crash][snapshot]") {
+  // Killed right after stage 1's first batch intent, before any snapshot (none periodic,
+  // no stage ended yet). The resume's first round submits that batch: a few events.
+  CrashHarness harness(OpenAiThenAnthropic(), "tail");
+  harness.set_snapshot_every(100'000);
+  REQUIRE(harness.Run("after-batch-planned:1").exit_code == kKilledExit);
+  REQUIRE(SnapshotSeqsOf(harness).empty());
+  const std::uint64_t killed_at = harness.ReadLog().last_seq;
+  REQUIRE(killed_at >= 12);
+
+  // The resume folded `killed_at` events from seq 1, more than the interval: it counts them
+  // as unsnapshotted and writes a snapshot after its first round, well before another
+  // interval's worth of events (or the stage's end) would have made it.
+  const std::uint64_t interval = killed_at - 2;
+  harness.set_snapshot_every(static_cast<int>(interval));
+  const ChildResult resumed = harness.Resume("after-snapshot:1");
+  INFO("resume stderr:\n" << resumed.err);
+  REQUIRE(resumed.exit_code == kKilledExit);
+  const std::vector<std::uint64_t> seqs = SnapshotSeqsOf(harness);
+  REQUIRE(seqs.size() == 1);
+  CAPTURE(killed_at, interval, seqs[0]);
+  CHECK(seqs[0] > killed_at);
+  CHECK(seqs[0] < killed_at + interval);
+
+  // And the run still completes to the uninterrupted outcome.
+  harness.set_snapshot_every(40);
+  REQUIRE(harness.Resume().exit_code == 0);
+  CheckAgainstOracle(harness, OpenAiThenAnthropic());
+}
+
 TEST_CASE("verify reports a snapshot that disagrees with the log at its seq", "[crash][verify]") {
   CompletedRun run;
   const std::uint64_t snapshot_seq = run.LatestSnapshotSeq();
