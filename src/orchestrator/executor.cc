@@ -125,10 +125,13 @@ base::Status Executor::Commit(std::vector<store::PendingEvent>& events,
   step.durability = durability;
   for (store::PendingEvent& pending : step.events) pending.event.set_recorded_at_unix_us(now);
   BATCHLOG_RETURN_IF_ERROR(deps_.log->Append(step).status());
-  for (const store::PendingEvent& pending : step.events) {
+  for (store::PendingEvent& pending : step.events) {
     // Our own event refused by the fold is a bug in the executor: stop, loudly.
     BATCHLOG_RETURN_IF_ERROR(
         replayer_.Apply(pending.event).WithContext("folding the event just appended"));
+    if (pending.event.has_request_planned() && !pending.blob.empty()) {
+      unsent_bodies_.Keep(pending.event.seq(), pending.blob);
+    }
   }
   events = std::move(step.events);
   event_pool_.Recycle(events);
@@ -332,12 +335,18 @@ base::Result<providers::SubmitSpec> Executor::BuildSubmitSpec(std::uint32_t batc
     spec.requests[i].custom_id = std::string(lc.requests.custom_id(request));
   }
   std::sort(order.begin(), order.end());
-  std::vector<std::uint64_t> seqs(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) seqs[i] = order[i].first;
+  // Bodies this process planned come from memory; the rest from the log (unsent_bodies.h).
+  std::vector<std::uint64_t> seqs;
+  std::vector<std::uint32_t> read_into;
+  for (const auto& [seq, index] : order) {
+    if (unsent_bodies_.Take(seq, spec.requests[index].body_json)) continue;
+    seqs.push_back(seq);
+    read_into.push_back(index);
+  }
   std::size_t next = 0;
   BATCHLOG_RETURN_IF_ERROR(
       deps_.log->ReadBlobs(seqs, [&](std::uint64_t, std::string_view blob) -> base::Status {
-        spec.requests[order[next++].second].body_json.assign(blob);
+        spec.requests[read_into[next++]].body_json.assign(blob);
         return base::Status::Ok();
       }));
   return spec;

@@ -34,6 +34,7 @@
 #include "src/orchestrator/pending_event_pool.h"
 #include "src/orchestrator/request_factory.h"
 #include "src/orchestrator/stage_policy.h"
+#include "src/orchestrator/unsent_bodies.h"
 #include "src/providers/batch_provider.h"
 #include "src/providers/error_classifier.h"
 #include "src/store/event_log.h"
@@ -130,6 +131,7 @@ class Executor {
   std::map<std::uint32_t, providers::BatchInfo> candidates_;  // by batch: awaiting verification
   std::vector<std::string> rejected_candidates_;  // provider batch ids refused this session
   PendingEventPool event_pool_;  // the events of appended steps, reused by the next ones
+  UnsentBodies unsent_bodies_;   // bodies planned here, until their first batch is built
 };
 
 }  // namespace batchlog::orchestrator
