@@ -62,6 +62,8 @@ void AddUsage(ManifestState& state, const Lifecycle& lifecycle, std::uint32_t re
   StageUsage& stage_usage = state.usage[stage];
   stage_usage.input_tokens += usage.input_tokens();
   stage_usage.output_tokens += usage.output_tokens();
+  stage_usage.cached_input_tokens += usage.cached_input_tokens();
+  stage_usage.cache_write_input_tokens += usage.cache_write_input_tokens();
   if (!billed || state.stage_carried[stage] != 0) return;
   if (usage.input_tokens() == 0 && usage.output_tokens() == 0 &&
       usage.cached_input_tokens() == 0 && usage.cache_write_input_tokens() == 0) {
@@ -263,6 +265,8 @@ Json RenderStage(const ManifestState& state, const Lifecycle& lifecycle, std::ui
   out["usage"] = Json::object();
   out["usage"]["input_tokens"] = usage.input_tokens;
   out["usage"]["output_tokens"] = usage.output_tokens;
+  out["usage"]["cached_input_tokens"] = usage.cached_input_tokens;
+  out["usage"]["cache_write_input_tokens"] = usage.cache_write_input_tokens;
   out["in_flight"] = count(RequestStatus::kInFlight);
   out["waiting_retry"] =
       count(RequestStatus::kFailedRetryableWaiting) + count(RequestStatus::kRetryScheduled);

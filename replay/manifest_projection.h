@@ -25,7 +25,10 @@
 //   errors              custom_id -> latest error code, for the final-failed requests (the
 //                       abandon reason, e.g. "cancelled", when it never failed)
 //   usage               tokens summed over every recorded result (all billed attempts;
-//                       re-ingested duplicates are not counted twice)
+//                       re-ingested duplicates are not counted twice): input_tokens,
+//                       output_tokens, cached_input_tokens (prompt-cache reads; OpenAI
+//                       counts them inside input_tokens, Anthropic beside it) and
+//                       cache_write_input_tokens (Anthropic's prompt-cache writes)
 //   in_flight           requests in a batch awaiting their result
 //   waiting_retry       requests failed and awaiting a retry decision or a scheduled retry
 //   cost                {"total", "by_attempt": {"1": .., "2": ..}, "unpriced_tokens":
@@ -72,6 +75,8 @@ namespace batchlog::replay {
 struct StageUsage {
   std::uint64_t input_tokens = 0;
   std::uint64_t output_tokens = 0;
+  std::uint64_t cached_input_tokens = 0;       // prompt-cache reads
+  std::uint64_t cache_write_input_tokens = 0;  // prompt-cache writes (Anthropic)
   bool operator==(const StageUsage&) const = default;
 };
 

@@ -290,6 +290,8 @@ void PutManifest(Writer& out, const ManifestState& state) {
   for (const StageUsage& usage : state.usage) {
     out.Varint(usage.input_tokens);
     out.Varint(usage.output_tokens);
+    out.Varint(usage.cached_input_tokens);
+    out.Varint(usage.cache_write_input_tokens);
   }
   out.Varint(state.prices.size());
   for (const StagePrice& price : state.prices) {
@@ -617,12 +619,14 @@ double GetDouble(Reader& in) {
 // the run state's when the snapshot shares one).
 base::Status GetManifest(Reader& in, ManifestState& state, const Lifecycle& shape) {
   state.generated_at_seq = in.Varint();
-  const std::uint32_t stages = in.Count(2);
+  const std::uint32_t stages = in.Count(4);
   if (stages != shape.stages.size()) return Damaged("manifest stage count");
   state.usage.resize(stages);
   for (StageUsage& usage : state.usage) {
     usage.input_tokens = in.Varint();
     usage.output_tokens = in.Varint();
+    usage.cached_input_tokens = in.Varint();
+    usage.cache_write_input_tokens = in.Varint();
   }
   // Three lengths, five doubles and three flags at least.
   const std::uint32_t prices = in.Count(46);

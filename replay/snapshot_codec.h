@@ -2,12 +2,13 @@
 // latest snapshot instead of the whole log. The store keeps the bytes opaque in its
 // `snapshots` column family (docs/log-format.md); this header is where they are defined.
 //
-// Format, version 7 (all fixed-width integers little-endian):
+// Format, version 8 (all fixed-width integers little-endian):
 //
 //   offset  size  field
 //   0       8     magic "BLOGSNAP"
-//   8       4     version (7; 6 held a "shared" flag and could hold the manifest's own
-//                 lifecycle, 5 lacked cache-write prices and tokens, 4 cached-input ones)
+//   8       4     version (8; 7 lacked the per-stage cache token counts, 6 held a
+//                 "shared" flag and could hold the manifest's own lifecycle, 5 lacked
+//                 cache-write prices and tokens, 4 cached-input ones)
 //   12      8     body length in bytes
 //   20      8     checksum: Hash64(body, seed 0x736e617073686f74) (replay/hash.h)
 //   28      ...   body
@@ -17,10 +18,10 @@
 //   last_seq; the run state's Lifecycle (the other projections follow it and hold none);
 //   the run state's own fields (run metadata and config seq, per-request ordinal and retry
 //   group, retry groups and their members, counters, quota flag); the manifest's own fields
-//   (generated_at_seq, per-stage usage, prices, models, cost slots with their cached input
-//   and cache-write tokens, fork provenance); the stage inputs (per request, the RequestPlanned
-//   seq as a delta from the previous request's, then the latest result seq, then the body
-//   size).
+//   (generated_at_seq, per-stage usage with cache tokens, prices, models, cost slots with
+//   their cached input and cache-write tokens, fork provenance); the stage inputs (per
+//   request, the RequestPlanned seq as a delta from the previous request's, then the latest
+//   result seq, then the body size).
 // A Lifecycle is: run_id, run status; the id tables (workflows, stages, providers, error
 // codes, requests, batch keys; each as count, scopes, lengths, characters) with the
 // per-stage completed flags, per-request arrays and per-batch records and members.
@@ -47,7 +48,7 @@
 namespace batchlog::replay {
 
 inline constexpr std::string_view kSnapshotMagic = "BLOGSNAP";
-inline constexpr std::uint32_t kSnapshotVersion = 7;
+inline constexpr std::uint32_t kSnapshotVersion = 8;
 inline constexpr std::size_t kSnapshotHeaderBytes = 28;
 
 std::string EncodeSnapshot(const Projections& projections);

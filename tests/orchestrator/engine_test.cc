@@ -259,6 +259,9 @@ TEST_CASE("Anthropic prompt-cache reads and writes are recorded per result and p
   const nlohmann::json manifest = harness.ManifestFile(*outcome);
   CAPTURE(manifest["cost"].dump());
   CHECK(manifest["cost"]["total"].get<double>() == Approx(expected).epsilon(1e-9));
+  const nlohmann::json& usage = manifest["workflows"]["math"]["stage_1"]["usage"];
+  CHECK(usage["cached_input_tokens"] == 9 * 50);
+  CHECK(usage["cache_write_input_tokens"] == 50);
 }
 
 TEST_CASE("the manifest regenerated from the log equals the file, and resume changes nothing",

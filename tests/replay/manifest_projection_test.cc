@@ -159,7 +159,9 @@ TEST_CASE("the manifest JSON has the design's keys, in order, pretty-printed",
         "errors": {},
         "usage": {
           "input_tokens": 3,
-          "output_tokens": 4
+          "output_tokens": 4,
+          "cached_input_tokens": 0,
+          "cache_write_input_tokens": 0
         },
         "in_flight": 0,
         "waiting_retry": 0,
