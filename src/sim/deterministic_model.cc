@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -124,14 +126,22 @@ std::string PromptOf(const nlohmann::json& body) {
 CachePrefix CachePrefixOf(const nlohmann::json& body, std::int64_t input_tokens) {
   CachePrefix prefix;
   if (!body.is_object()) return prefix;
-  std::string blocks;  // the model and every block walked so far, as the hash's input
-  if (const auto model = body.find("model"); model != body.end()) blocks = model->dump();
+  // The blocks walked so far; they are serialized for the hash only at a marked block, so
+  // the emulator's create path pays nothing for the many requests without cache_control.
+  std::vector<const nlohmann::json*> walked;
   std::int64_t tokens = 0;
+  const auto mark = [&] {
+    std::string named;  // the model and every block up to the marked one
+    if (const auto model = body.find("model"); model != body.end()) named = model->dump();
+    for (const nlohmann::json* block : walked) named += block->dump();
+    prefix.tokens = std::min(tokens, input_tokens);
+    prefix.hash = Fnv1a(named);
+  };
   // Adds a content field's blocks; a string content has no cache_control.
   const auto walk = [&](const nlohmann::json& content) {
     if (content.is_string()) {
       tokens += EstimateTokens(content.get_ref<const std::string&>());
-      blocks += content.dump();
+      walked.push_back(&content);
       return;
     }
     if (!content.is_array()) return;
@@ -140,11 +150,8 @@ CachePrefix CachePrefixOf(const nlohmann::json& body, std::int64_t input_tokens)
       if (const auto text = block.find("text"); text != block.end() && text->is_string()) {
         tokens += EstimateTokens(text->get_ref<const std::string&>());
       }
-      blocks += block.dump();
-      if (block.contains("cache_control")) {
-        prefix.tokens = std::min(tokens, input_tokens);
-        prefix.hash = Fnv1a(blocks);
-      }
+      walked.push_back(&block);
+      if (block.contains("cache_control")) mark();
     }
   };
   if (const auto system = body.find("system"); system != body.end()) walk(*system);

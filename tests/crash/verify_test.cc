@@ -5,6 +5,7 @@
 #include <bit>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,6 +30,22 @@ std::string SeqKey(std::uint64_t seq) {
   return std::string(kf::SeqKeyView(kf::EncodeSeqKey(seq)));
 }
 
+// The harness's run log, read-only (the run must not be running).
+std::unique_ptr<store::EventLog> OpenLogReadOnly(const CrashHarness& harness) {
+  auto store = store::Store::Open(harness.store(), false);
+  REQUIRE(store.ok());
+  auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
+  REQUIRE(log.ok());
+  return std::move(log).value();
+}
+
+// The snapshot seqs of the harness's run, ascending.
+std::vector<std::uint64_t> SnapshotSeqsOf(const CrashHarness& harness) {
+  auto seqs = OpenLogReadOnly(harness)->SnapshotSeqs();
+  REQUIRE(seqs.ok());
+  return *seqs;
+}
+
 // A completed run of the OpenAI-then-Anthropic scenario.
 struct CompletedRun {
   CompletedRun() : harness(OpenAiThenAnthropic(), "verify") {
@@ -45,11 +62,7 @@ struct CompletedRun {
     return *report;
   }
   std::uint64_t LatestSnapshotSeq() const {
-    auto store = store::Store::Open(harness.store(), false);
-    REQUIRE(store.ok());
-    auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
-    REQUIRE(log.ok());
-    auto snapshot = (*log)->LatestSnapshot();
+    auto snapshot = OpenLogReadOnly(harness)->LatestSnapshot();
     REQUIRE(snapshot.ok());
     REQUIRE(snapshot->has_value());
     return (*snapshot)->seq;
@@ -57,11 +70,8 @@ struct CompletedRun {
   // The seq of the first event satisfying `pick`.
   template <typename Pick>
   std::uint64_t FindSeq(Pick pick) const {
-    auto store = store::Store::Open(harness.store(), false);
-    REQUIRE(store.ok());
-    auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
-    REQUIRE(log.ok());
-    auto reader = (*log)->NewReader({});
+    const std::unique_ptr<store::EventLog> log = OpenLogReadOnly(harness);
+    auto reader = log->NewReader({});
     while (reader->Next()) {
       if (pick(reader->event())) return reader->event().seq();
     }
@@ -101,18 +111,8 @@ TEST_CASE("a run keeps a pruned set of snapshots and every as-of fold stays exac
   CrashHarness harness(OpenAiThenAnthropic(), "pruned");
   harness.set_snapshot_every(kSnapshotEvery);
   REQUIRE(harness.Run().exit_code == 0);
-  std::uint64_t last_seq = 0;
-  std::vector<std::uint64_t> kept;
-  {
-    auto store = store::Store::Open(harness.store(), false);
-    REQUIRE(store.ok());
-    auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
-    REQUIRE(log.ok());
-    last_seq = (*log)->last_seq();
-    auto seqs = (*log)->SnapshotSeqs();
-    REQUIRE(seqs.ok());
-    kept = *seqs;
-  }
+  const std::uint64_t last_seq = OpenLogReadOnly(harness)->last_seq();
+  const std::vector<std::uint64_t> kept = SnapshotSeqsOf(harness);
   INFO("last seq " << last_seq << ", " << kept.size() << " snapshots kept");
   // More snapshots were written than the retention keeps.
   REQUIRE(last_seq / kSnapshotEvery > 2 + static_cast<std::uint64_t>(std::bit_width(last_seq)));
@@ -186,17 +186,6 @@ TEST_CASE("verify reports an outcome that names another batch's intent", "[crash
   INFO(orchestrator::RenderVerifyReport(report));
   CHECK(HasFailure(report, "pairing", submitted));
   CHECK_FALSE(report.ok());
-}
-
-// The snapshot seqs of the harness's run (read-only; the run must not be running).
-std::vector<std::uint64_t> SnapshotSeqsOf(const CrashHarness& harness) {
-  auto store = store::Store::Open(harness.store(), false);
-  REQUIRE(store.ok());
-  auto log = store->OpenRun(harness.run_id(), store::OpenMode::kReadOnly);
-  REQUIRE(log.ok());
-  auto seqs = (*log)->SnapshotSeqs();
-  REQUIRE(seqs.ok());
-  return *seqs;
 }
 
 TEST_CASE("a resume that folded a long tail snapshots after its first round",
