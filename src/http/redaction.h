@@ -32,8 +32,9 @@ std::string DescribeHeaders(const std::vector<HttpHeader>& headers,
 std::string DescribeHeaders(const HttpHeaders& headers,
                             const std::vector<std::string>& extra_redacted);
 
-// Replaces every occurrence of `secret`'s value in `text` with "[redacted]". No-op for an
-// empty secret.
+// Replaces every occurrence of `secret`'s value in `text` with "[redacted]", and every
+// masked echo of it (a token with "***" ending in the key's last four characters, as
+// OpenAI's 401 message shows a key). No-op for an empty secret.
 void ScrubSecret(std::string& text, const base::Secret& secret);
 
 }  // namespace batchlog::http

@@ -104,10 +104,17 @@ class Decider {
   void DecideOpenBatches() {
     for (const replay::OpenIntent& intent : state_.OpenIntents()) {
       switch (intent.kind) {
-        case replay::OpenIntent::Kind::kAwaitingIngest:
+        case replay::OpenIntent::Kind::kAwaitingIngest: {
           if (BatchHeld(intent.batch)) break;
+          // An ingestion whose fetch or download failed is paced like a poll.
+          const auto next = in_.session.next_poll_us.find(intent.batch);
+          if (next != in_.session.next_poll_us.end() && next->second > in_.now_us) {
+            WakeAt(next->second);
+            break;
+          }
           decision_.commands.push_back(IngestBatch{intent.batch});
           break;
+        }
         case replay::OpenIntent::Kind::kAwaitingSubmit: {
           if (BatchHeld(intent.batch)) break;
           // A reconciliation waiting for a candidate batch to end is paced like a poll.

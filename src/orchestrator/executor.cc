@@ -493,7 +493,11 @@ base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& er
   rejected->set_retry_after_s(error.retry_after_s.value_or(0));
   rejected->set_error_class(ToEventClass(verdict.error_class));
   const bool retryable = verdict.error_class == providers::ErrorClass::kRetryable;
-  if (!retryable) {
+  // Billing, quota or credentials: every create would be refused the same way until someone
+  // acts, and the requests are not at fault. They stay planned (the fold returns them) and
+  // the run stops; `resume` submits them again, no attempt spent.
+  const bool operator_action = verdict.error_class == providers::ErrorClass::kOperatorAction;
+  if (!retryable && !operator_action) {
     // A create refused for good (e.g. a malformed input file): the batch-level failure
     // path. Its requests are abandoned, never resubmitted.
     v1::RequestsAbandoned* abandoned = step.emplace_back().event.mutable_requests_abandoned();
@@ -508,6 +512,13 @@ base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& er
                error.code.empty() ? error.type : error.code, error.message);
   BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
   if (retryable) HoldStage(policy, error.retry_after_s.value_or(0), "batch create rejected");
+  if (operator_action && operator_stop_.empty()) {
+    operator_stop_ = "batch " + batch_key + ": the provider refused to create it with " +
+                     verdict.code + " (HTTP " + std::to_string(error.http_status) +
+                     "), which no retry cures until someone acts on billing, quota or " +
+                     "credentials; its requests stay planned. Fix the cause, then " +
+                     "`batchlog resume " + deps_.log->run_id() + "`";
+  }
   return base::Status::Ok();
 }
 
@@ -577,7 +588,9 @@ base::Status Executor::Do(const SubmitBatch& command) {
   if (!created.ok()) {
     if (created.status().code() == base::StatusCode::kOutcomeUnknown) {
       // The batch may exist: never create blindly; the next attempt looks it up first.
+      // Paced like a poll: a server failing every create must not be asked in a tight loop.
       session_.planned_here.erase(batch);
+      SchedulePoll(batch, false);
       spdlog::warn("batch {}: create outcome unknown ({}); reconciling", batch_key,
                    created.status().message());
       return base::Status::Ok();
@@ -605,6 +618,48 @@ base::Status Executor::Do(const SubmitBatch& command) {
 
 // --- polling ------------------------------------------------------------------------------
 
+namespace {
+
+// Causes that waiting does not cure: the provider does not know the batch or its results
+// (deleted, archived, another organisation's key), or refuses the caller (401/403).
+bool IsHardLookupFailure(base::StatusCode code) {
+  switch (code) {
+    case base::StatusCode::kNotFound:
+    case base::StatusCode::kFailedPrecondition:
+    case base::StatusCode::kInvalidArgument:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void Executor::LookupFailed(std::uint32_t batch, std::string_view what,
+                            const base::Status& status) {
+  const replay::BatchRecord& record = lifecycle().batches.records[batch];
+  const std::string_view batch_key = lifecycle().batches.keys.id(batch);
+  spdlog::warn("batch {} ({}): {} failed: {}", batch_key, record.provider_batch_id, what,
+               status.message());
+  SchedulePoll(batch, false);
+  if (!IsHardLookupFailure(status.code())) {
+    hard_lookup_failures_.erase(batch);
+    return;
+  }
+  if (++hard_lookup_failures_[batch] < kHardLookupFailuresToStop || !operator_stop_.empty()) {
+    return;
+  }
+  hard_lookup_failures_.erase(batch);
+  operator_stop_ = "batch " + std::string(batch_key) + " (provider batch " +
+                   record.provider_batch_id + "): " + std::string(what) + " failed " +
+                   std::to_string(kHardLookupFailuresToStop) + " times in a row: " +
+                   status.message() +
+                   ". Waiting does not cure this (a batch or results file the provider no "
+                   "longer has, or a key it refuses); the run stops with the batch in flight "
+                   "and nothing resubmitted. Check the key and the provider's console, then `"
+                   "batchlog resume " + deps_.log->run_id() + "` (or `batchlog cancel`)";
+}
+
 void Executor::SchedulePoll(std::uint32_t batch, bool changed) {
   const replay::BatchRecord& record = lifecycle().batches.records[batch];
   const std::size_t policy = PolicyOfStage(record.stage);
@@ -622,11 +677,10 @@ base::Status Executor::Do(const PollBatch& command) {
   const std::string batch_key(lifecycle().batches.keys.id(batch));
   auto info = provider->GetBatch(record.provider_batch_id);
   if (!info.ok()) {
-    spdlog::warn("poll of batch {} ({}) failed: {}", batch_key, record.provider_batch_id,
-                 info.status().message());
-    SchedulePoll(batch, false);
+    LookupFailed(batch, "poll", info.status());
     return base::Status::Ok();
   }
+  hard_lookup_failures_.erase(batch);
   const v1::BatchStatus status = ToEventStatus(info->state);
   const auto last = last_counts_.find(batch);
   const bool changed =
@@ -748,10 +802,52 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
         });
     if (!parsed.ok()) return parsed.status();
   }
+  // A finished batch whose files name no outcome for a member (the reference allows OpenAI
+  // to write none for a request that a cancel or the expiry stopped before it started):
+  // recorded as the failure the batch's end implies, in the provider's own words for it
+  // (the line it would have written), so it follows the same rules as that line, and a
+  // provider that keeps leaving a request out costs attempts, never an endless loop of
+  // free resubmissions.
+  std::uint32_t absent = 0;
+  if (record.status != v1::BATCH_STATUS_FAILED) {
+    const bool openai = provider->kind() == providers::ProviderKind::kOpenAi;
+    providers::ErrorFacts facts;
+    facts.provider = provider->kind();
+    facts.outcome = providers::ResultOutcome::kErrored;
+    if (record.status == v1::BATCH_STATUS_EXPIRED) {
+      if (openai) facts.error_code = "batch_expired";
+      else facts.outcome = providers::ResultOutcome::kExpired;
+    } else if (record.status == v1::BATCH_STATUS_CANCELLED) {
+      if (openai) facts.error_code = "batch_cancelled";
+      else facts.outcome = providers::ResultOutcome::kCanceled;
+    } else {
+      facts.error_code = "missing_result";
+    }
+    const providers::Classification verdict = classifier.Classify(facts);
+    for (std::uint32_t i = 0; i < record.member_count; ++i) {
+      const std::uint32_t request = lifecycle().batches.members[record.member_begin + i];
+      if ((lifecycle().requests.flags[request] & replay::kHasResult) != 0 || seen[request]) {
+        continue;
+      }
+      store::PendingEvent& pending = event_pool_.Add(step, v1::Event::kRequestFailed);
+      v1::RequestFailed* bad = pending.event.mutable_request_failed();
+      bad->set_batch_key(batch_key);
+      bad->set_custom_id(std::string(lifecycle().requests.custom_id(request)));
+      bad->set_attempt(lifecycle().requests.attempt[request]);
+      bad->set_code(verdict.code);
+      bad->set_error_type("batchlog");
+      bad->set_message("no result line for this request in the files of the " +
+                       std::string(info.provider_status) + " batch");
+      bad->set_http_status(0);
+      bad->set_error_class(ToEventClass(verdict.error_class));
+      ++absent;
+      ++failed;
+    }
+  }
   BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
 
-  // Members with no result were never processed: they return to planned at the same
-  // attempt (the fold does that on ResultsIngested).
+  // Members of a failed batch with no result were never processed: they return to planned
+  // at the same attempt (the fold does that on ResultsIngested), or are abandoned below.
   std::uint32_t missing = 0;
   std::vector<std::uint32_t> unprocessed;
   for (std::uint32_t i = 0; i < record.member_count; ++i) {
@@ -776,9 +872,18 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
     // anything else (validation) abandons the requests.
     // token_limit_exceeded (the enqueued-token quota was full) is the one batch failure
     // that a later resubmission of the same input cures; validation failures are not.
+    // The classifier (with the workflow file's overrides) names the transient codes. An
+    // unknown code is not transient here: a batch-level resubmission spends no attempt, so
+    // nothing would bound a loop of the same input failing the same way.
     bool transient = !info.errors.empty();
     for (const providers::BatchErrorInfo& error : info.errors) {
-      if (error.code != "token_limit_exceeded") transient = false;
+      providers::ErrorFacts facts;
+      facts.provider = provider->kind();
+      facts.error_code = error.code;
+      const providers::Classification verdict = classifier.Classify(facts);
+      if (verdict.error_class != providers::ErrorClass::kRetryable || verdict.unknown) {
+        transient = false;
+      }
     }
     if (transient) {
       hold = true;
@@ -792,8 +897,10 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
       abandoned->set_reason(v1::ABANDON_REASON_BATCH_FAILED);
     }
   }
-  spdlog::info("batch {} ingested: {} succeeded, {} failed, {} unprocessed{}", batch_key, succeeded,
-               failed, missing, ignored > 0 ? " (repeated lines ignored)" : "");
+  spdlog::info("batch {} ingested: {} succeeded, {} failed, {} unprocessed{}{}", batch_key,
+               succeeded, failed, missing,
+               absent > 0 ? " (" + std::to_string(absent) + " failed: no result line)" : "",
+               ignored > 0 ? " (repeated lines ignored)" : "");
   BATCHLOG_RETURN_IF_ERROR(Commit(closing, store::Durability::kSynced));
   if (hold) HoldStage(policy, 0, "batch " + batch_key + " failed as a whole (transient)");
   KillPoint("after-results-ingested");
@@ -814,20 +921,17 @@ base::Status Executor::Do(const IngestBatch& command) {
   const std::string batch_key(lifecycle().batches.keys.id(batch));
   auto info = provider->GetBatch(record.provider_batch_id);
   if (!info.ok()) {
-    spdlog::warn("batch {}: cannot fetch it for ingestion: {}", batch_key, info.status().message());
-    session_.next_poll_us[batch] = NowUs() + SecondsToMicros(1);
+    LookupFailed(batch, "fetch for ingestion", info.status());
     return base::Status::Ok();
   }
   const std::filesystem::path spool = SpoolPathOf(batch_key);
   auto downloaded = provider->DownloadResults(*info, spool);
   if (!downloaded.ok()) {
     // Incomplete or failed download: nothing is ingested from it; fetched again later.
-    const std::size_t policy = PolicyOfStage(record.stage);
-    HoldStage(
-        policy, 0,
-        "results of batch " + batch_key + " not downloaded: " + downloaded.status().message());
+    LookupFailed(batch, "download of the results", downloaded.status());
     return base::Status::Ok();
   }
+  hard_lookup_failures_.erase(batch);
   BATCHLOG_RETURN_IF_ERROR(IngestFiles(batch, *info, downloaded->files));
   std::error_code ignored;
   std::filesystem::remove_all(spool, ignored);

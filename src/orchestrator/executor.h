@@ -57,6 +57,11 @@ struct ExecutorDeps {
   std::size_t events_per_step = 10'000;
 };
 
+// Calls in a row about one submitted batch that fail for a cause waiting does not cure
+// (not found, refused) before the run stops for a person. More than one: a batch looked up
+// right after its create can briefly be unknown (provider-apis: "retry briefly").
+inline constexpr std::uint32_t kHardLookupFailuresToStop = 3;
+
 class Executor {
  public:
   explicit Executor(ExecutorDeps deps);
@@ -74,9 +79,12 @@ class Executor {
 
   const SessionFacts& session() const { return session_; }
 
-  // Set when an ingestion recorded failures of the operator-action class (billing, quota,
-  // credentials): why the run should stop for a person; empty otherwise. Taking it clears
-  // it. The failed requests stay retryable: `resume` retries them (one attempt each).
+  // Set when the run should stop for a person: an ingestion recorded failures of the
+  // operator-action class (billing, quota, credentials; the failed requests stay retryable
+  // and `resume` retries them, one attempt each), a batch create was refused for such a
+  // cause (its requests stay planned, no attempt spent), or a submitted batch could not be
+  // fetched for kHardLookupFailuresToStop calls in a row (not found, refused). Empty
+  // otherwise; taking it clears it.
   std::string TakeOperatorStop() { return std::exchange(operator_stop_, {}); }
   const replay::Projections& projections() const { return *deps_.projections; }
 
@@ -117,6 +125,10 @@ class Executor {
   base::Status Reject(std::uint32_t batch, const providers::ApiError& error);
   void HoldStage(std::size_t policy, double retry_after_s, std::string_view why);
   void SchedulePoll(std::uint32_t batch, bool changed);
+  // A failed call about a submitted batch (poll, fetch for ingestion, download): transient
+  // causes are retried with the poll backoff; a cause that persists (not found, refused)
+  // stops the run for a person after kHardLookupFailuresToStop calls in a row.
+  void LookupFailed(std::uint32_t batch, std::string_view what, const base::Status& status);
   std::filesystem::path SpoolPathOf(std::string_view batch_key) const;
   base::Status IngestFiles(std::uint32_t batch, const providers::BatchInfo& info,
                            const std::vector<std::filesystem::path>& files);
@@ -127,6 +139,7 @@ class Executor {
   std::string operator_stop_;                                      // see TakeOperatorStop
   std::map<std::uint32_t, double> poll_interval_s_;                // by batch
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
+  std::map<std::uint32_t, std::uint32_t> hard_lookup_failures_;    // by batch, in a row
   std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff
   std::map<std::uint32_t, providers::BatchInfo> candidates_;  // by batch: awaiting verification
   std::vector<std::string> rejected_candidates_;  // provider batch ids refused this session

@@ -113,7 +113,7 @@ base::Result<CreateResult> AnthropicProvider::CreateBatch(const SubmitSpec& spec
 
   CreateResult result;
   if (response.status < 200 || response.status >= 300) {
-    BATCHLOG_ASSIGN_OR_RETURN(result.rejected, client_.Rejection(call, response));
+    BATCHLOG_ASSIGN_OR_RETURN(result.rejected, client_.BatchCreateRejection(call, response));
     return result;
   }
   // A 2xx we cannot read still created the batch: reconcile (FindBatch), never resubmit.

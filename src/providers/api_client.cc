@@ -1,5 +1,6 @@
 #include "src/providers/api_client.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <utility>
@@ -11,20 +12,46 @@ namespace {
 
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
-// The last byte of a finished download must be '\n': a results file whose last line lost
-// its newline was cut short, even when the HTTP layer did not notice (a body read until
-// the connection closed has no length to check against).
-base::Status VerifyEndsWithNewline(const std::string& call, const std::filesystem::path& part,
-                                   std::uint64_t bytes) {
+// A finished download must end with a whole line: '\n', or a last line that is one complete
+// JSON value (a provider need not end its file with a newline). Anything else was cut short,
+// even when the HTTP layer did not notice (a body read until the connection closed has no
+// length to check against). Only the last line is read back.
+base::Status VerifyEndsWithWholeLine(const std::string& call, const std::filesystem::path& part,
+                                     std::uint64_t bytes) {
   if (bytes == 0) return base::Status::Ok();
   std::FILE* file = std::fopen(part.c_str(), "rb");
   if (file == nullptr) return base::InternalError(call + ": cannot reopen " + part.string());
-  int last = EOF;
-  if (std::fseek(file, -1, SEEK_END) == 0) last = std::fgetc(file);
+  // Read the tail in chunks until its last '\n' (or the file's start) is in view.
+  constexpr long kChunk = 64 * 1024;
+  std::string tail;
+  long end = static_cast<long>(bytes);
+  bool whole = false;
+  while (end > 0) {
+    const long begin = std::max(0L, end - kChunk);
+    std::string chunk(static_cast<std::size_t>(end - begin), '\0');
+    if (std::fseek(file, begin, SEEK_SET) != 0 ||
+        std::fread(chunk.data(), 1, chunk.size(), file) != chunk.size()) {
+      break;
+    }
+    tail.insert(0, chunk);
+    if (tail.back() == '\n') {
+      whole = true;
+      break;
+    }
+    const std::size_t newline = tail.rfind('\n');
+    if (newline != std::string::npos || begin == 0) {
+      const std::string_view last_line =
+          std::string_view(tail).substr(newline == std::string::npos ? 0 : newline + 1);
+      whole = Json::accept(last_line);
+      break;
+    }
+    end = begin;
+  }
   std::fclose(file);
-  if (last != '\n') {
+  if (!whole) {
     return base::UnavailableError(call + ": the download is truncated: its last line (of " +
-                                  std::to_string(bytes) + " bytes) has no newline");
+                                  std::to_string(bytes) +
+                                  " bytes) has no newline and is not a complete JSON value");
   }
   return base::Status::Ok();
 }
@@ -83,7 +110,7 @@ void ApiClient::MakeDownload(http::HttpRequest& request, const std::filesystem::
   }
   request.verify_download = [call = request.call_name](const std::filesystem::path& part,
                                                        std::uint64_t bytes) {
-    return VerifyEndsWithNewline(call, part, bytes);
+    return VerifyEndsWithWholeLine(call, part, bytes);
   };
 }
 
@@ -185,6 +212,15 @@ base::Result<ApiError> ApiClient::Rejection(std::string_view call,
   }
   error.request_id = RequestId(response);
   return error;
+}
+
+base::Result<ApiError> ApiClient::BatchCreateRejection(std::string_view call,
+                                                       const http::HttpResponse& response) const {
+  if (response.status == 500 || response.status == 502) {
+    return base::OutcomeUnknownError(ErrorStatus(call, response).message() +
+                                     "; a server error on a create: the batch may exist");
+  }
+  return Rejection(call, response);
 }
 
 base::Status CheckId(std::string_view what, std::string_view id) {

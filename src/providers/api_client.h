@@ -9,7 +9,11 @@
 //     the HTTP status, the provider's error type/code/message and its request id.
 //   - Rejection: a non-2xx answer to a create (upload, batch create) as data (ApiError),
 //     except 504, which says the call timed out somewhere behind the server and may still
-//     have taken effect: kOutcomeUnknown.
+//     have taken effect: kOutcomeUnknown. BatchCreateRejection also answers 500 and 502
+//     with kOutcomeUnknown: a batch create that failed inside the server or behind a
+//     gateway may have created the batch, which costs money twice if created again, so the
+//     caller reconciles (provider-apis.md 5.4). 503 and 529 say the server refused the
+//     work (overloaded) and stay rejections.
 //
 // Ownership: owns the TransportStack (whatever MakeProvider created); borrows the rest.
 // Thread-safety: one thread at a time, like the provider that owns it.
@@ -79,6 +83,8 @@ class ApiClient {
   std::optional<ApiError> ParseApiError(const http::HttpResponse& response) const;
   base::Status ErrorStatus(std::string_view call, const http::HttpResponse& response) const;
   base::Result<ApiError> Rejection(std::string_view call, const http::HttpResponse& response) const;
+  base::Result<ApiError> BatchCreateRejection(std::string_view call,
+                                              const http::HttpResponse& response) const;
 
  private:
   std::string RequestId(const http::HttpResponse& response) const;

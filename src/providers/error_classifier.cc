@@ -74,6 +74,8 @@ constexpr std::array kRules{
     Rule{RuleKey::kCode, For::kAny, "connection_error", 0, kRetry, {}},
     Rule{RuleKey::kCode, For::kAny, "expired", 0, kRetry, {}},
     Rule{RuleKey::kCode, For::kAny, "cancelled", 0, kCancel, {}},
+    // batchlog's own: a finished batch's files hold no line for the request.
+    Rule{RuleKey::kCode, For::kAny, "missing_result", 0, kRetry, {}},
 
     // OpenAI error types. Not used for 429s: their type varies ("tokens_usage_based",
     // "requests"), so a 429 is classified by code, else by status.
@@ -180,6 +182,14 @@ Classification ClassifyByRules(const ErrorFacts& facts, ErrorClass unknown_defau
   }
   if (const Rule* rule = FindText(RuleKey::kCode, facts.provider, facts.error_code)) {
     return from_rule(*rule, facts.error_code);
+  }
+  // Refused credentials, billing or permission: the status names the cause better than the
+  // type, which is generic there (OpenAI answers a bad key with 401 invalid_request_error and
+  // no code, which the type alone would call permanent).
+  if (facts.http_status == 401 || facts.http_status == 402 || facts.http_status == 403) {
+    if (const Rule* rule = FindStatus(facts.provider, facts.http_status)) {
+      return from_rule(*rule, facts.error_code.empty() ? rule->canonical : facts.error_code);
+    }
   }
   if (const Rule* rule = FindText(RuleKey::kType, facts.provider, facts.error_type)) {
     return from_rule(*rule, provider_code);

@@ -592,6 +592,17 @@ bool AnthropicRoutes::InjectControlFault(Operation operation, const httplib::Req
     case ControlFaultKind::kOverloaded:
       WriteAnthropicError(response, 529, "overloaded_error", "Overloaded");
       return true;
+    case ControlFaultKind::kUnauthorized:
+      WriteAnthropicError(response, 401, "authentication_error", "invalid x-api-key");
+      return true;
+    case ControlFaultKind::kQuotaExceeded:
+      WriteAnthropicError(response, 402, "billing_error",
+                          "Your credit balance is too low to access the Anthropic API.");
+      return true;
+    case ControlFaultKind::kNotFound:
+      WriteAnthropicError(response, 404, "not_found_error",
+                          "Not found (injected by the fault plan)");
+      return true;
     case ControlFaultKind::kNone:
     case ControlFaultKind::kConnectionReset:
     case ControlFaultKind::kDropResponse:

@@ -91,6 +91,7 @@ struct BatchRegistry::Batch {
   std::vector<BatchError> errors;
   // >= 0: an expire fault; exactly this many requests run, spread over the window.
   std::int64_t expire_target = -1;
+  bool omit_unrun_lines = false;  // the fault's: requests that never ran get no line
   std::filesystem::path input_path;
   std::vector<Entry> entries;  // processing order
   nlohmann::json wire_fields;
@@ -308,6 +309,7 @@ base::Result<BatchSnapshot> BatchRegistry::CreateBatch(BatchSpec spec) {
       return std::clamp<std::int64_t>(static_cast<std::int64_t>(fraction * static_cast<double>(n)),
                                       0, n);
     };
+    batch->omit_unrun_lines = fault.omit_unrun_lines;
     if (fault.kind == BatchFaultKind::kExpire) {
       batch->expire_target =
           std::min(done_target(fault.completed_fraction), std::max<std::int64_t>(n - 1, 0));
@@ -477,6 +479,7 @@ base::Status BatchRegistry::WriteResults(Batch& batch, const BatchSnapshot& snap
       in.fate = RequestFate::kRan;
       in.finished_at = batch.FinishTime(k);
     } else {
+      if (batch.omit_unrun_lines) continue;
       in.fate = not_run_fate;
       in.finished_at = end_time;
     }

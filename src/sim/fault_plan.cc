@@ -24,7 +24,8 @@ constexpr std::string_view kOperationNames[] = {"upload",   "create", "get",   "
                                                 "download", "cancel", "delete"};
 constexpr std::string_view kControlFaultNames[] = {
     "none",          "rate_limit", "server_error", "overloaded", "connection_reset",
-    "drop_response", "slow",       "truncate"};
+    "drop_response", "slow",       "truncate",     "unauthorized", "quota_exceeded",
+    "not_found"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> ParseName(const std::string_view (&names)[N], std::string_view name) {
@@ -65,6 +66,13 @@ double Fraction(const YAML::Node& node, const std::string& where) {
   const double value = node.as<double>();
   if (!(value >= 0 && value <= 1)) throw PlanError{where + ": must be in [0, 1]"};
   return value;
+}
+
+bool Flag(const YAML::Node& node, const std::string& where) {
+  const std::string text = node.IsScalar() ? node.as<std::string>() : std::string();
+  if (text == "true") return true;
+  if (text == "false") return false;
+  throw PlanError{where + ": expected true or false"};
 }
 
 std::optional<Api> ApiField(const YAML::Node& node, const std::string& where) {
@@ -175,7 +183,8 @@ FaultPlan ParsePlan(const YAML::Node& root) {
     int index = 0;
     for (const auto& item : node) {
       const std::string where = "batch_faults[" + std::to_string(index++) + "]";
-      CheckKeys(item, where, {"kind", "api", "batches", "rate", "completed_fraction"});
+      CheckKeys(item, where,
+                {"kind", "api", "batches", "rate", "completed_fraction", "omit_unrun_lines"});
       if (!item["kind"]) throw PlanError{where + ": needs kind"};
       const auto name = item["kind"].as<std::string>();
       auto kind = ParseName<BatchFaultKind>(kBatchFaultNames, name);
@@ -191,6 +200,13 @@ FaultPlan ParsePlan(const YAML::Node& root) {
       if (item["completed_fraction"]) {
         rule.completed_fraction =
             Fraction(item["completed_fraction"], where + ".completed_fraction");
+      }
+      if (item["omit_unrun_lines"]) {
+        rule.omit_unrun_lines = Flag(item["omit_unrun_lines"], where + ".omit_unrun_lines");
+        if (rule.omit_unrun_lines && rule.kind != BatchFaultKind::kExpire &&
+            rule.kind != BatchFaultKind::kCancelByOther) {
+          throw PlanError{where + ".omit_unrun_lines: only for kind expire or cancel"};
+        }
       }
       plan.AddBatchRule(std::move(rule));
     }
@@ -349,7 +365,7 @@ BatchFault FaultPlan::DecideBatchFault(std::uint64_t seed, Api api,
     if (!ApiMatches(rule.api, api)) continue;
     const std::string key = "batch/" + std::string(ApiName(api)) + "/" + std::to_string(i);
     if (Strikes(rule.batches, rule.rate, seed, key, batch_ordinal)) {
-      return BatchFault{rule.kind, rule.completed_fraction};
+      return BatchFault{rule.kind, rule.completed_fraction, rule.omit_unrun_lines};
     }
   }
   return BatchFault{};

@@ -99,11 +99,16 @@ struct BatchFaultRule {
   double rate = 0;
   // kExpire / kCancelByOther: the fraction of the batch's requests done before it happens.
   double completed_fraction = 0.5;
+  // kExpire / kCancelByOther: the requests that never ran get no line in either results
+  // file (instead of batch_expired / batch_cancelled, or expired / canceled), as the
+  // reference leaves open for OpenAI ("otherwise missing from both files").
+  bool omit_unrun_lines = false;
 };
 
 struct BatchFault {
   BatchFaultKind kind = BatchFaultKind::kNone;
   double completed_fraction = 0;
+  bool omit_unrun_lines = false;
 };
 
 // The operation classes of the control plane.
@@ -130,9 +135,12 @@ enum class ControlFaultKind : std::uint8_t {
   kDropResponse,     // the operation takes effect, then the connection is reset
   kSlow,             // the answer is delayed by delay_ms (real milliseconds), then normal
   kTruncate,         // downloads: only truncate_fraction of the body is sent, then close
+  kUnauthorized,     // 401: the key is refused (OpenAI invalid_api_key, echoing it masked)
+  kQuotaExceeded,    // OpenAI 429 insufficient_quota; Anthropic 402 billing_error
+  kNotFound,         // 404: the batch, file or results are unknown (deleted, archived)
 };
 // "none", "rate_limit", "server_error", "overloaded", "connection_reset", "drop_response",
-// "slow", "truncate".
+// "slow", "truncate", "unauthorized", "quota_exceeded", "not_found".
 std::string_view ControlFaultKindName(ControlFaultKind kind);
 
 struct ControlFaultRule {

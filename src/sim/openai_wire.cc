@@ -107,6 +107,30 @@ std::optional<ControlFault> Guard(SimContext& context, Operation operation,
                        "The engine is currently overloaded, please try again later.", {},
                        "server_is_overloaded");
       return std::nullopt;
+    case ControlFaultKind::kUnauthorized: {
+      // OpenAI echoes the key masked: its first characters and its last four.
+      const std::string key = request.get_header_value("Authorization").substr(7);
+      const std::string masked =
+          key.size() > 8 ? key.substr(0, 3) + std::string(key.size() - 7, '*') +
+                               key.substr(key.size() - 4)
+                         : std::string("****");
+      WriteOpenAiError(response, 401, "invalid_request_error",
+                       "Incorrect API key provided: " + masked +
+                           ". You can find your API key at "
+                           "https://platform.openai.com/account/api-keys.",
+                       {}, "invalid_api_key");
+      return std::nullopt;
+    }
+    case ControlFaultKind::kQuotaExceeded:
+      WriteOpenAiError(response, 429, "insufficient_quota",
+                       "You exceeded your current quota, please check your plan and billing "
+                       "details.",
+                       {}, "insufficient_quota");
+      return std::nullopt;
+    case ControlFaultKind::kNotFound:
+      WriteOpenAiError(response, 404, "invalid_request_error",
+                       "No such object (injected by the fault plan)", "id");
+      return std::nullopt;
     case ControlFaultKind::kNone:
     case ControlFaultKind::kSlow:
     case ControlFaultKind::kConnectionReset:

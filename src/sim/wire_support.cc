@@ -199,6 +199,9 @@ bool ApplyTransportFault(const ControlFault& fault, const httplib::Request& requ
     case ControlFaultKind::kOverloaded:
     case ControlFaultKind::kDropResponse:
     case ControlFaultKind::kTruncate:
+    case ControlFaultKind::kUnauthorized:
+    case ControlFaultKind::kQuotaExceeded:
+    case ControlFaultKind::kNotFound:
       return false;
   }
   return false;

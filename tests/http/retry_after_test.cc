@@ -78,5 +78,17 @@ TEST_CASE("a secret echoed back in a body is scrubbed", "[http][redaction]") {
   CHECK(untouched == "nothing here");
 }
 
+TEST_CASE("a masked echo of a secret is scrubbed, other asterisks are not", "[http][redaction]") {
+  // OpenAI's 401 shows the key's first characters and its last four around asterisks.
+  const base::Secret secret("Bearer sk-proj-abcdefghijklmnopWXYZ");
+  std::string body =
+      R"({"error":{"message":"Incorrect API key provided: sk-proj-****************WXYZ. )"
+      R"(See ***bold*** and sk-other-*****ABCD."}})";
+  ScrubSecret(body, secret);
+  CHECK(body ==
+        R"({"error":{"message":"Incorrect API key provided: [redacted]. )"
+        R"(See ***bold*** and sk-other-*****ABCD."}})");
+}
+
 }  // namespace
 }  // namespace batchlog::http

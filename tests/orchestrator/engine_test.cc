@@ -311,12 +311,30 @@ TEST_CASE("a batch-level failure takes its own path and is not a request-level r
     CHECK(stage["total_failures"] == 0);
     CHECK(harness.Stats()["openai"]["batches_created"] == 2);
   }
+  SECTION("token_limit_exceeded declared permanent in the workflow file: abandoned") {
+    EngineHarness harness("batch_faults:\n  - {kind: token_limit_exceeded, batches: [1]}\n");
+    harness.WriteDataset("data.jsonl", 5);
+    const std::string extra = "        error_classes: {permanent: [token_limit_exceeded]}\n";
+    auto outcome =
+        harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, "oa", extra)));
+    REQUIRE(outcome.ok());
+    const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 0);
+    CHECK(stage["final_failed_ids"].size() == 5);
+    CHECK(stage["retry_attempts"] == 0);
+    CHECK(harness.Stats()["openai"]["batches_created"] == 1);
+  }
 }
 
 TEST_CASE("an expired batch keeps its completed results and retries the rest as expired",
           "[orchestrator][engine]") {
-  EngineHarness harness(
-      "batch_faults:\n  - {kind: expire, batches: [1], completed_fraction: 0.5}\n");
+  // With or without lines for the requests that never ran: a request the files leave out is
+  // recorded as the failure the batch's end implies.
+  const std::string omit = GENERATE("false", "true");
+  CAPTURE(omit);
+  EngineHarness harness("batch_faults:\n  - {kind: expire, batches: [1], completed_fraction: 0.5, "
+                        "omit_unrun_lines: " + omit + "}\n");
   harness.WriteDataset("data.jsonl", 10);
   auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
   REQUIRE(outcome.ok());
@@ -330,6 +348,46 @@ TEST_CASE("an expired batch keeps its completed results and retries the rest as 
   int retried = 0;
   for (const auto& [id, count] : submissions.items()) retried += count.get<int>() == 2 ? 1 : 0;
   CHECK(retried == 5);
+}
+
+TEST_CASE("requests a finished batch's files leave out cost an attempt: cancelled ones end",
+          "[orchestrator][engine]") {
+  // Cancelled by someone else with half done: the other half ends cancelled, whether the
+  // provider wrote batch_cancelled lines for them or nothing at all.
+  const auto run = [](const std::string& omit) {
+    EngineHarness harness("batch_faults:\n  - {kind: cancel, batches: [1], completed_fraction: "
+                          "0.5, omit_unrun_lines: " + omit + "}\n");
+    harness.WriteDataset("data.jsonl", 10);
+    auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
+    REQUIRE(outcome.ok());
+    CHECK(outcome->status == replay::RunStatus::kCompleted);
+    CHECK(harness.Stats()["openai"]["batches_created"] == 1);
+    // Without lines, batchlog recorded the five failures itself.
+    auto reader = RunReader::Open(harness.store(), outcome->run_id);
+    REQUIRE(reader.ok());
+    int recorded_by_batchlog = 0;
+    REQUIRE(reader
+                ->VisitEvents(1, reader->last_seq(),
+                              [&](const events::v1::Event& event) {
+                                recorded_by_batchlog += event.has_request_failed() &&
+                                                        event.request_failed().error_type() ==
+                                                            "batchlog";
+                                return true;
+                              })
+                .ok());
+    CHECK(recorded_by_batchlog == (omit == "true" ? 5 : 0));
+    return harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+  };
+  const nlohmann::json with_lines = run("false");
+  const nlohmann::json without_lines = run("true");
+  CAPTURE(with_lines.dump(2), without_lines.dump(2));
+  CHECK(with_lines["succeeded"] == 5);
+  CHECK(without_lines["succeeded"] == 5);
+  CHECK(with_lines["final_failed_ids"].size() == 5);
+  CHECK(without_lines["final_failed_ids"] == with_lines["final_failed_ids"]);
+  CHECK(without_lines["errors"] == with_lines["errors"]);
+  CHECK(without_lines["total_failures"] == with_lines["total_failures"]);
+  CHECK(without_lines["retry_attempts"] == with_lines["retry_attempts"]);
 }
 
 TEST_CASE("the enqueued-token quota holds new batches until enqueued ones end",
@@ -387,6 +445,23 @@ TEST_CASE("the enqueued-token quota holds new batches until enqueued ones end",
   CHECK(releases >= 1);
 }
 
+// Runs a one-stage workflow of `samples` on `provider` as `run_id`; it must stop for a
+// person: kFailedPrecondition, a message naming `cause` and the command to go on.
+void RunUntilOperatorStop(EngineHarness& harness, const std::string& provider,
+                          const std::string& run_id, int samples, const std::string& cause) {
+  harness.WriteDataset("data.jsonl", samples);
+  const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
+  RunRequest request = harness.Request();
+  request.run_id = run_id;
+  auto stopped = StartRun(workflow, request);
+  REQUIRE_FALSE(stopped.ok());
+  const std::string message = stopped.status().message();
+  INFO(message);
+  CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
+  CHECK(message.find(cause) != std::string::npos);
+  CHECK(message.find("batchlog resume " + run_id) != std::string::npos);
+}
+
 TEST_CASE("a failure only an operator can cure stops the run, and resume retries it",
           "[orchestrator][engine][operator]") {
   const auto check = [](const std::string& provider, const std::string& api,
@@ -396,17 +471,7 @@ request_faults:
   fail_first_attempts:
     q002: {kind: insufficient_quota, attempts: 1}
 )");
-    harness.WriteDataset("data.jsonl", 6);
-    const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
-    RunRequest request = harness.Request();
-    request.run_id = "billing";
-    auto stopped = StartRun(workflow, request);
-    REQUIRE_FALSE(stopped.ok());
-    const std::string message = stopped.status().message();
-    INFO(message);
-    CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
-    CHECK(message.find(code) != std::string::npos);
-    CHECK(message.find("batchlog resume billing") != std::string::npos);
+    RunUntilOperatorStop(harness, provider, "billing", 6, code);
     // Nothing was retried yet: the request failed once and waits for the operator.
     CHECK(harness.Stats()[api]["submissions"]["q002"] == 1);
 
@@ -421,6 +486,106 @@ request_faults:
   };
   SECTION("OpenAI") { check("oa", "openai", "insufficient_quota"); }
   SECTION("Anthropic") { check("an", "anthropic", "billing_error"); }
+}
+
+TEST_CASE("a create refused for credentials or billing stops the run with nothing spent",
+          "[orchestrator][engine][operator]") {
+  const auto check = [](const std::string& provider, const std::string& api,
+                        const std::string& fault, const std::string& code) {
+    CAPTURE(api, fault);
+    EngineHarness harness("control_faults:\n  - {operation: create, kind: " + fault +
+                          ", api: " + api + ", calls: [1]}\n");
+    RunUntilOperatorStop(harness, provider, "refused", 6, code);
+    CHECK(harness.Stats()[api]["batches_created"] == 0);
+
+    // Nothing was abandoned and no attempt was spent; the refusal is on record with the
+    // key's masked echo scrubbed.
+    {
+      auto reader = RunReader::Open(harness.store(), "refused");
+      REQUIRE(reader.ok());
+      int rejected = 0;
+      int abandoned = 0;
+      REQUIRE(reader
+                  ->VisitEvents(1, reader->last_seq(),
+                                [&](const events::v1::Event& event) {
+                                  if (event.has_submit_rejected()) {
+                                    ++rejected;
+                                    const auto& refusal = event.submit_rejected();
+                                    CHECK(refusal.error_class() ==
+                                          events::v1::ERROR_CLASS_OPERATOR_ACTION);
+                                    CHECK(refusal.message().find("***") == std::string::npos);
+                                    CHECK(refusal.message().find("test") == std::string::npos);
+                                  }
+                                  abandoned += event.has_requests_abandoned() ? 1 : 0;
+                                  return true;
+                                })
+                  .ok());
+      CHECK(rejected == 1);
+      CHECK(abandoned == 0);
+    }
+
+    auto resumed = harness.Resume("refused");
+    REQUIRE(resumed.ok());
+    CHECK(resumed->status == replay::RunStatus::kCompleted);
+    const nlohmann::json stage = harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 6);
+    CHECK(stage["retry_attempts"] == 0);
+    CHECK(harness.Stats()[api]["batches_created"] == 1);
+  };
+  SECTION("OpenAI, key refused") { check("oa", "openai", "unauthorized", "invalid_api_key"); }
+  SECTION("OpenAI, quota") { check("oa", "openai", "quota_exceeded", "insufficient_quota"); }
+  SECTION("Anthropic, key refused") {
+    check("an", "anthropic", "unauthorized", "authentication_error");
+  }
+  SECTION("Anthropic, billing") { check("an", "anthropic", "quota_exceeded", "billing_error"); }
+}
+
+TEST_CASE("a batch the provider no longer knows stops the run instead of polling forever",
+          "[orchestrator][engine][operator]") {
+  const auto check = [](const std::string& provider, const std::string& api) {
+    CAPTURE(api);
+    // Every poll answers 404 for a while; the run stops after three in a row.
+    EngineHarness harness("control_faults:\n  - {operation: get, kind: not_found, api: " + api +
+                          ", calls: [1, 2, 3]}\n");
+    RunUntilOperatorStop(harness, provider, "gone", 5, "failed 3 times in a row: ");
+
+    // The batch is still in flight in the log: resume polls it again (now found) and
+    // ingests it, with nothing submitted twice.
+    auto resumed = harness.Resume("gone");
+    REQUIRE(resumed.ok());
+    CHECK(resumed->status == replay::RunStatus::kCompleted);
+    CHECK(harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"]["succeeded"] == 5);
+    CHECK(harness.Stats()[api]["batches_created"] == 1);
+    for (const auto& [id, count] : harness.Stats()[api]["submissions"].items()) {
+      CAPTURE(id);
+      CHECK(count == 1);
+    }
+  };
+  SECTION("OpenAI") { check("oa", "openai"); }
+  SECTION("Anthropic") { check("an", "anthropic"); }
+}
+
+TEST_CASE("a create that fails inside the server is reconciled, never created twice",
+          "[orchestrator][engine][reconcile]") {
+  const auto check = [](const std::string& provider, const std::string& api) {
+    CAPTURE(api);
+    EngineHarness harness("control_faults:\n  - {operation: create, kind: server_error, api: " +
+                          api + ", calls: [1]}\n");
+    harness.WriteDataset("data.jsonl", 4);
+    auto outcome =
+        harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider)));
+    REQUIRE(outcome.ok());
+    CHECK(outcome->status == replay::RunStatus::kCompleted);
+    CHECK(harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"]["succeeded"] == 4);
+    const nlohmann::json stats = harness.Stats()[api];
+    CAPTURE(stats.dump());
+    CHECK(stats["batches_created"] == 1);
+    // The 500 made the engine look the batch up before creating it again.
+    CHECK(stats["control_calls"]["list"].get<int>() >= 1);
+  };
+  SECTION("OpenAI") { check("oa", "openai"); }
+  SECTION("Anthropic") { check("an", "anthropic"); }
 }
 
 }  // namespace

@@ -261,20 +261,28 @@ TEST_CASE("a create answered 2xx with an unreadable body is OutcomeUnknown", "[p
   CHECK(anthropic.status().code() == base::StatusCode::kOutcomeUnknown);
 }
 
-TEST_CASE("gateway answers to a create: 502 is a rejection, 504 is OutcomeUnknown",
+TEST_CASE("a batch create answered 500, 502 or 504 may have taken effect: OutcomeUnknown",
           "[providers][odd]") {
+  const ProviderKind kind = GENERATE(ProviderKind::kOpenAi, ProviderKind::kAnthropic);
+  CAPTURE(static_cast<int>(kind));
   Fixture f;
-  auto provider = f.Make(ProviderKind::kOpenAi);
-  f.server.Set("POST /v1/batches", {502, "<html>Bad Gateway</html>", "text/html", {}});
-  const auto bad_gateway = provider->CreateBatch(OneRequest(ProviderKind::kOpenAi), "file-abc");
-  REQUIRE(bad_gateway.ok());
-  REQUIRE(bad_gateway->rejected.has_value());
-  CHECK(bad_gateway->rejected->http_status == 502);
-  CHECK(bad_gateway->rejected->type.empty());
-  CHECK(bad_gateway->rejected->message.find("Bad Gateway") != std::string::npos);
-  f.server.Set("POST /v1/batches", {504, "<html>Gateway Timeout</html>", "text/html", {}});
-  const auto timeout = provider->CreateBatch(OneRequest(ProviderKind::kOpenAi), "file-abc");
-  CHECK(timeout.status().code() == base::StatusCode::kOutcomeUnknown);
+  auto provider = f.Make(kind);
+  const std::string route =
+      kind == ProviderKind::kOpenAi ? "POST /v1/batches" : "POST /v1/messages/batches";
+  for (const int status : {500, 502, 504}) {
+    CAPTURE(status);
+    f.server.Set(route, {status, "<html>Bad Gateway</html>", "text/html", {}});
+    const auto created = provider->CreateBatch(OneRequest(kind), "file-abc");
+    CHECK(created.status().code() == base::StatusCode::kOutcomeUnknown);
+    CHECK(created.status().message().find("HTTP " + std::to_string(status)) != std::string::npos);
+  }
+  // An overloaded server refused the work: a rejection, retried later as a new create.
+  f.server.Set(route, {503, "<html>Service Unavailable</html>", "text/html", {}});
+  const auto refused = provider->CreateBatch(OneRequest(kind), "file-abc");
+  REQUIRE(refused.ok());
+  REQUIRE(refused->rejected.has_value());
+  CHECK(refused->rejected->http_status == 503);
+  CHECK(refused->rejected->message.find("Service Unavailable") != std::string::npos);
 }
 
 TEST_CASE("HTTP errors of calls other than creates map onto the Status contract",
@@ -397,21 +405,54 @@ TEST_CASE("results on another origin are fetched without the API key", "[provide
             ->second == kKey);
 }
 
-TEST_CASE("a results file whose last line has no newline is truncated and not kept",
+// An OpenAI batch that completed with its output in file-out.
+BatchInfo CompletedWithOutputFile() {
+  BatchInfo batch;
+  batch.id = "batch_1";
+  batch.state = BatchState::kCompleted;
+  batch.output_file_id = "file-out";
+  return batch;
+}
+
+TEST_CASE("a results file whose last line is cut short is truncated and not kept",
           "[providers][odd]") {
   Fixture f;
   f.server.Set("GET /v1/files/file-out/content",
                {200, "{\"custom_id\":\"a\"}\n{\"custom_id\":\"b\"", "application/binary", {}});
   auto provider = f.Make(ProviderKind::kOpenAi);
   batchlog::testing::TempDir dir("odd-download");
-  BatchInfo batch;
-  batch.id = "batch_1";
-  batch.state = BatchState::kCompleted;
-  batch.output_file_id = "file-out";
+  const BatchInfo batch = CompletedWithOutputFile();
   const auto downloaded = provider->DownloadResults(batch, dir.path());
   CHECK(downloaded.status().code() == base::StatusCode::kUnavailable);
   CHECK(downloaded.status().message().find("truncated") != std::string::npos);
   CHECK(std::filesystem::is_empty(dir.path()));
+}
+
+TEST_CASE("a results file whose whole last line lacks a newline is kept", "[providers][odd]") {
+  // No provider promises a final newline; a complete JSON line is not a cut one. Also with
+  // a last line longer than the reader's 64 KiB chunk.
+  const std::string long_text(100'000, 'x');
+  for (const std::string& last : {std::string(R"({"custom_id":"b"})"),
+                                  R"({"custom_id":"b","text":")" + long_text + R"("})"}) {
+    CAPTURE(last.size());
+    Fixture f;
+    f.server.Set("GET /v1/files/file-out/content",
+                 {200, "{\"custom_id\":\"a\"}\n" + last, "application/binary", {}});
+    auto provider = f.Make(ProviderKind::kOpenAi);
+    batchlog::testing::TempDir dir("odd-download");
+    const BatchInfo batch = CompletedWithOutputFile();
+    const auto downloaded = provider->DownloadResults(batch, dir.path());
+    REQUIRE(downloaded.ok());
+    REQUIRE(downloaded->files.size() == 1);
+    CHECK(std::filesystem::file_size(downloaded->files[0]) == last.size() + 18);
+    // The same line cut one byte short is refused.
+    f.server.Set("GET /v1/files/file-out/content",
+                 {200, "{\"custom_id\":\"a\"}\n" + last.substr(0, last.size() - 1),
+                  "application/binary", {}});
+    batchlog::testing::TempDir other("odd-download");
+    CHECK(provider->DownloadResults(batch, other.path()).status().code() ==
+          base::StatusCode::kUnavailable);
+  }
 }
 
 }  // namespace

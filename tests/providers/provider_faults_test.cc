@@ -88,7 +88,8 @@ TEST_CASE("a Retry-After above the ceiling comes back as ResourceExhausted with 
   CHECK(Calls(harness, kind, "get") == 1);
 }
 
-TEST_CASE("server errors on create are rejections, never retried", "[providers][faults]") {
+TEST_CASE("server errors on create are never retried: 500 is OutcomeUnknown, 503/529 a rejection",
+          "[providers][faults]") {
   const ProviderKind kind = GENERATE(ProviderKind::kOpenAi, ProviderKind::kAnthropic);
   const ControlFaultKind fault =
       GENERATE(ControlFaultKind::kServerError, ControlFaultKind::kOverloaded);
@@ -98,20 +99,25 @@ TEST_CASE("server errors on create are rejections, never retried", "[providers][
   const SubmitSpec spec = MakeSpec(kind, 2, "bk-5xx");
   const std::string file_id = UploadIfNeeded(*provider, spec, harness.dir() / "in");
   const auto created = provider->CreateBatch(spec, file_id);
-  REQUIRE(created.ok());
-  CHECK_FALSE(created->batch.has_value());
-  REQUIRE(created->rejected.has_value());
-  const ApiError& error = *created->rejected;
   if (fault == ControlFaultKind::kServerError) {
-    CHECK(error.http_status == 500);
-    CHECK(error.type == (kind == ProviderKind::kOpenAi ? "server_error" : "api_error"));
+    // The batch may exist: the caller reconciles before it creates again.
+    REQUIRE_FALSE(created.ok());
+    CHECK(created.status().code() == base::StatusCode::kOutcomeUnknown);
+    CHECK(created.status().message().find("HTTP 500") != std::string::npos);
+    CHECK(created.status().message().find(kind == ProviderKind::kOpenAi ? "server_error"
+                                                                         : "api_error") !=
+          std::string::npos);
   } else {
+    REQUIRE(created.ok());
+    CHECK_FALSE(created->batch.has_value());
+    REQUIRE(created->rejected.has_value());
+    const ApiError& error = *created->rejected;
     CHECK(error.http_status == (kind == ProviderKind::kOpenAi ? 503 : 529));
     CHECK(error.type ==
           (kind == ProviderKind::kOpenAi ? "service_unavailable_error" : "overloaded_error"));
+    CHECK_FALSE(error.message.empty());
+    CHECK(error.request_id.rfind("req_", 0) == 0);
   }
-  CHECK_FALSE(error.message.empty());
-  CHECK(error.request_id.rfind("req_", 0) == 0);
   CHECK(Calls(harness, kind, "create") == 1);
   CHECK(BatchesCreated(harness, kind) == 0);
   // The next attempt, made by the caller, goes through.

@@ -126,6 +126,11 @@ TEST_CASE("control-plane failures are classified as the reference table says",
       {"401 openai", Http(kOpenAi, 401, "invalid_request_error", "invalid_api_key"), kHold,
        "invalid_api_key"},
       {"401 openai, status only", Http(kOpenAi, 401), kHold, "authentication_error"},
+      // A missing key: the type is generic and there is no code; the status decides.
+      {"401 openai, invalid_request_error without a code",
+       Http(kOpenAi, 401, "invalid_request_error"), kHold, "authentication_error"},
+      {"403 openai, invalid_request_error without a code",
+       Http(kOpenAi, 403, "invalid_request_error"), kHold, "permission_error"},
       {"403 openai", Http(kOpenAi, 403), kHold, "permission_error"},
       {"404 openai", Http(kOpenAi, 404), kPerm, "not_found"},
       {"401 authentication_error", Http(kAnthropic, 401, "authentication_error"), kHold,
@@ -145,6 +150,8 @@ TEST_CASE("control-plane failures are classified as the reference table says",
       {"model_mismatch", Errored(kOpenAi, {}, "model_mismatch"), kPerm, "model_mismatch"},
       {"empty_file", Errored(kOpenAi, {}, "empty_file"), kPerm, "empty_file"},
       {"too_many_tasks", Errored(kOpenAi, {}, "too_many_tasks"), kPerm, "too_many_tasks"},
+      // batchlog's own, for a request a finished batch's files leave out.
+      {"missing_result", Errored(kAnthropic, {}, "missing_result"), kRetry, "missing_result"},
   };
   CheckRows(ErrorClassifier(), rows);
 }
