@@ -139,6 +139,11 @@ base::Result<CancelOutcome> CancelRun(std::string_view run_id, const CancelOptio
   // 1. Ask the provider to cancel every batch that may still run.
   const replay::Lifecycle& lifecycle = projections.run_state.lifecycle;
   std::vector<std::uint32_t> waiting;  // batches whose results the cancel records
+  // Batches the provider could not be asked about: a final cancel must not close the run
+  // over them, or a batch still running there would spend money the log never sees.
+  std::vector<std::uint32_t> unreached_cancels;  // submitted; the cancel call failed
+  std::uint32_t unreached_lookups = 0;           // planned; the lookup failed
+  std::string first_unreached;                   // the first such failure, for the message
   for (std::uint32_t batch = 0; batch < lifecycle.batches.size(); ++batch) {
     const replay::BatchRecord& record = lifecycle.batches.records[batch];
     const std::string batch_key(lifecycle.batches.keys.id(batch));
@@ -157,6 +162,8 @@ base::Result<CancelOutcome> CancelRun(std::string_view run_id, const CancelOptio
         // Often "already ended": polling tells.
         spdlog::warn("batch {}: cancel of provider batch {} failed: {}", batch_key,
                      record.provider_batch_id, cancelled.status().message());
+        unreached_cancels.push_back(batch);
+        if (first_unreached.empty()) first_unreached = cancelled.status().message();
       } else {
         spdlog::info("batch {}: provider batch {} cancelling", batch_key,
                      record.provider_batch_id);
@@ -170,7 +177,12 @@ base::Result<CancelOutcome> CancelRun(std::string_view run_id, const CancelOptio
       query.batch_key = batch_key;
       query.request_count = record.member_count;
       auto found = provider->second->FindBatch(query);
-      if (found.ok() && found->has_value()) {
+      if (!found.ok()) {
+        spdlog::warn("batch {}: cannot look it up at the provider: {}", batch_key,
+                     found.status().message());
+        ++unreached_lookups;
+        if (first_unreached.empty()) first_unreached = found.status().message();
+      } else if (found->has_value()) {
         ++outcome.cancel_requests;
         provider->second->CancelBatch((*found)->id).IgnoreError();
         spdlog::warn("batch {}: unrecorded provider batch {} cancelled at the provider",
@@ -216,6 +228,18 @@ base::Result<CancelOutcome> CancelRun(std::string_view run_id, const CancelOptio
           std::string(run_id) + "` again later");
     }
   } else {
+    // A batch whose cancel call failed and that did not end since may still be running.
+    std::uint32_t unreached = unreached_lookups;
+    for (const std::uint32_t batch : unreached_cancels) {
+      unreached += lifecycle.batches.records[batch].phase == BatchPhase::kSubmitted ? 1 : 0;
+    }
+    if (unreached > 0) {
+      return base::UnavailableError(
+          "run '" + std::string(run_id) + "': " + std::to_string(unreached) +
+          " batch(es) could not be cancelled or looked up at the provider (" + first_unreached +
+          "); the run is not marked cancelled, since a batch there may still be running. Run "
+          "`batchlog cancel " + std::string(run_id) + "` again once the provider answers");
+    }
     closing = AbandonOpenRequests(lifecycle, outcome.requests_abandoned);
   }
   v1::RunCancelled* cancelled = closing.emplace_back().event.mutable_run_cancelled();

@@ -428,6 +428,26 @@ TEST_CASE("cancel leaves no in-flight batch at the provider and ends the run for
           base::StatusCode::kFailedPrecondition);
   }
 
+  SECTION("final, with a provider that refuses every cancel call: the run stays open") {
+    // The harness's emulator has no faults; a second one answering every cancel with 500
+    // stands in for an unreachable provider, through the same run.
+    EngineHarness failing("control_faults:\n  - {operation: cancel, kind: server_error, "
+                          "rate: 1.0}\n");
+    RunRequest request = harness.Request();
+    request.setup.base_url_override = failing.Request().setup.base_url_override;
+    auto refused = CancelRun("to-cancel", CancelOptions{.wait_s = 1, .poll_s = 0.5}, request);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == base::StatusCode::kUnavailable);
+    CHECK(refused.status().message().find("not marked cancelled") != std::string::npos);
+    CHECK(refused.status().message().find("batchlog cancel to-cancel") != std::string::npos);
+    // Nothing was closed (a cancelled run would refuse a second cancel): a cancel that
+    // reaches the provider ends the run.
+    auto cancelled = CancelRun("to-cancel", CancelOptions{.poll_s = 0.5}, harness.Request());
+    REQUIRE(cancelled.ok());
+    CHECK(cancelled->status == replay::RunStatus::kCancelled);
+    CHECK(testing::InFlightBatches(harness) == 0);
+  }
+
   SECTION("resumable: resume resubmits what the cancel stopped and completes") {
     auto cancelled = CancelRun("to-cancel", CancelOptions{.resumable = true, .poll_s = 0.5},
                                harness.Request());

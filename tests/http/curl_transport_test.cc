@@ -219,6 +219,32 @@ TEST_CASE("a secret header reaches the server but never the log", "[http][curl][
   CHECK(log.find("team-token-value") == std::string::npos);
 }
 
+TEST_CASE("a short key never rewrites the data of a success, only error answers",
+          "[http][curl][redaction]") {
+  LocalServer<> local;
+  local.server().Get("/ok", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content(R"({"id":"file-abc","status":"ok"})", "application/json");
+  });
+  local.server().Get("/denied", [](const httplib::Request&, httplib::Response& response) {
+    response.status = 401;
+    response.set_content(R"({"error":{"message":"Incorrect API key provided: a"}})",
+                         "application/json");
+  });
+  local.Start();
+  auto transport = MakeTransport(Options());
+  for (const char* path : {"/ok", "/denied"}) {
+    HttpRequest request = Get(local.Url(path));
+    request.secret_headers.push_back({"Authorization", "Bearer ", base::Secret("a")});
+    const auto response = transport->Send(request);
+    REQUIRE(response.ok());
+    if (response->status == 200) {
+      CHECK(response->body == R"({"id":"file-abc","status":"ok"})");
+    } else {
+      CHECK(response->body.find("provided: [redacted]") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("a multipart upload streams its file part from disk", "[http][curl]") {
   batchlog::testing::TempDir dir("http-upload");
   const std::filesystem::path file = dir / "input.jsonl";
