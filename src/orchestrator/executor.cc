@@ -512,12 +512,13 @@ base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& er
                error.code.empty() ? error.type : error.code, error.message);
   BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
   if (retryable) HoldStage(policy, error.retry_after_s.value_or(0), "batch create rejected");
-  if (operator_action && operator_stop_.empty()) {
-    operator_stop_ = "batch " + batch_key + ": the provider refused to create it with " +
-                     verdict.code + " (HTTP " + std::to_string(error.http_status) +
-                     "), which no retry cures until someone acts on billing, quota or " +
-                     "credentials; its requests stay planned. Fix the cause, then " +
-                     "`batchlog resume " + deps_.log->run_id() + "`";
+  if (operator_action) {
+    StopRun(base::FailedPreconditionError(
+        "batch " + batch_key + ": the provider refused to create it with " + verdict.code +
+        " (HTTP " + std::to_string(error.http_status) +
+        "), which no retry cures until someone acts on billing, quota or credentials; its " +
+        "requests stay planned, no attempt spent. Fix the cause, then `batchlog resume " +
+        deps_.log->run_id() + "`"));
   }
   return base::Status::Ok();
 }
@@ -541,9 +542,10 @@ base::Status Executor::Do(const SubmitBatch& command) {
     if (by_window) query.exclude_ids = ClaimedProviderIds();
     auto found = provider->FindBatch(query);
     if (!found.ok()) {
-      HoldStage(policy, 0, "cannot look up batch " + batch_key + ": " + found.status().message());
+      CallFailed(batch, policy, "look-up", found.status());
       return base::Status::Ok();
     }
+    NoteProviderCall(batch, base::Status::Ok());
     if (found->has_value() && !by_window) return Adopt(batch, **found);  // metadata: exact
     if (found->has_value()) {
       spdlog::info(
@@ -566,10 +568,13 @@ base::Status Executor::Do(const SubmitBatch& command) {
     std::filesystem::remove(input, ignored);
     if (!uploaded.ok()) {
       // An upload whose outcome is unknown leaves at worst an unused file: upload again.
-      HoldStage(policy, 0,
-                "upload of batch " + batch_key + " failed: " + uploaded.status().message());
+      CallFailed(batch, policy, "upload",
+                 uploaded.status().code() == base::StatusCode::kOutcomeUnknown
+                     ? base::UnavailableError(uploaded.status().message())
+                     : uploaded.status());
       return base::Status::Ok();
     }
+    NoteProviderCall(batch, base::Status::Ok());
     if (uploaded->rejected) return Reject(batch, *uploaded->rejected);
     v1::Event event;
     v1::FileUploaded* file = event.mutable_file_uploaded();
@@ -595,9 +600,10 @@ base::Status Executor::Do(const SubmitBatch& command) {
                    created.status().message());
       return base::Status::Ok();
     }
-    HoldStage(policy, 0, "create of batch " + batch_key + " failed: " + created.status().message());
+    CallFailed(batch, policy, "create", created.status());
     return base::Status::Ok();
   }
+  NoteProviderCall(batch, base::Status::Ok());
   if (created->rejected) return Reject(batch, *created->rejected);
   if (!created->batch)
     return base::InternalError("provider create returned neither batch nor error");
@@ -646,18 +652,63 @@ void Executor::LookupFailed(std::uint32_t batch, std::string_view what,
     hard_lookup_failures_.erase(batch);
     return;
   }
-  if (++hard_lookup_failures_[batch] < kHardLookupFailuresToStop || !operator_stop_.empty()) {
+  if (++hard_lookup_failures_[batch] < kHardLookupFailuresToStop) return;
+  hard_lookup_failures_.erase(batch);
+  StopRun(base::FailedPreconditionError(
+      "batch " + std::string(batch_key) + " (provider batch " + record.provider_batch_id +
+      "): " + std::string(what) + " failed " + std::to_string(kHardLookupFailuresToStop) +
+      " times in a row: " + status.message() +
+      ". Waiting does not cure this (a batch or results file the provider no longer has, or "
+      "a key it refuses); the run stops with the batch in flight and nothing resubmitted. "
+      "Check the key and the provider's console, then `batchlog resume " +
+      deps_.log->run_id() + "` (or `batchlog cancel`)"));
+}
+
+void Executor::CallFailed(std::uint32_t batch, std::size_t policy, std::string_view call,
+                          const base::Status& status) {
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  if (NoteProviderCall(batch, status)) {
+    HoldStage(policy, 0,
+              std::string(call) + " of batch " + batch_key + " failed: " + status.message());
     return;
   }
-  hard_lookup_failures_.erase(batch);
-  operator_stop_ = "batch " + std::string(batch_key) + " (provider batch " +
-                   record.provider_batch_id + "): " + std::string(what) + " failed " +
-                   std::to_string(kHardLookupFailuresToStop) + " times in a row: " +
-                   status.message() +
-                   ". Waiting does not cure this (a batch or results file the provider no "
-                   "longer has, or a key it refuses); the run stops with the batch in flight "
-                   "and nothing resubmitted. Check the key and the provider's console, then `"
-                   "batchlog resume " + deps_.log->run_id() + "` (or `batchlog cancel`)";
+  // A local failure (a malformed request, an unwritable spool, TLS refused): holding and
+  // trying again would fail the same way, forever.
+  StopRun(base::Status(status.code(), "batch " + batch_key + ": " + std::string(call) +
+                                          " failed: " + status.message() +
+                                          "; no retry cures this, so the run stops here"));
+}
+
+void Executor::StopRun(base::Status why) {
+  if (stop_.ok()) stop_ = std::move(why);
+}
+
+bool Executor::NoteProviderCall(std::uint32_t batch, const base::Status& status) {
+  const std::string_view name =
+      lifecycle().providers.id(lifecycle().batches.records[batch].provider);
+  auto health = provider_health_.find(name);
+  if (health == provider_health_.end()) {
+    health = provider_health_.emplace(std::string(name), ProviderHealth{}).first;
+  }
+  if (status.ok()) {
+    health->second = ProviderHealth{.answered = true};
+    return true;
+  }
+  const base::StatusCode code = status.code();
+  const bool transient = code == base::StatusCode::kUnavailable ||
+                         code == base::StatusCode::kDeadlineExceeded ||
+                         code == base::StatusCode::kResourceExhausted ||
+                         code == base::StatusCode::kOutcomeUnknown;
+  if (transient && !health->second.answered &&
+      code != base::StatusCode::kOutcomeUnknown &&
+      ++health->second.failures_in_a_row >= kUnansweredCallsToStop) {
+    StopRun(base::UnavailableError(
+        "provider '" + std::string(name) + "' has not answered any of its first " +
+        std::to_string(kUnansweredCallsToStop) + " calls (the last: " + status.message() +
+        "); check its base_url, the network and the provider's status page, then `batchlog "
+        "resume " + deps_.log->run_id() + "`"));
+  }
+  return transient;
 }
 
 void Executor::SchedulePoll(std::uint32_t batch, bool changed) {
@@ -676,6 +727,7 @@ base::Status Executor::Do(const PollBatch& command) {
   const replay::BatchRecord& record = lifecycle().batches.records[batch];
   const std::string batch_key(lifecycle().batches.keys.id(batch));
   auto info = provider->GetBatch(record.provider_batch_id);
+  NoteProviderCall(batch, info.status());
   if (!info.ok()) {
     LookupFailed(batch, "poll", info.status());
     return base::Status::Ok();
@@ -904,12 +956,14 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
   BATCHLOG_RETURN_IF_ERROR(Commit(closing, store::Durability::kSynced));
   if (hold) HoldStage(policy, 0, "batch " + batch_key + " failed as a whole (transient)");
   KillPoint("after-results-ingested");
-  if (operator_action > 0 && operator_stop_.empty()) {
-    operator_stop_ = "batch " + batch_key + ": " + std::to_string(operator_action) +
-                     " requests failed with " + operator_code + " (and the like), which no " +
-                     "retry cures until someone acts on billing, quota or credentials; the " +
-                     "run stops here so no retry is spent on them. Fix the cause, then " +
-                     "`batchlog resume " + deps_.log->run_id() + "`";
+  if (operator_action > 0) {
+    StopRun(base::FailedPreconditionError(
+        "batch " + batch_key + ": " + std::to_string(operator_action) +
+        (operator_action == 1 ? " request" : " requests") + " failed with " + operator_code +
+        (operator_action == 1 ? "" : " (and the like)") +
+        ", which no retry cures until someone acts on billing, quota or credentials; the " +
+        "run stops here rather than spend their remaining retries on it. Fix the cause, then " +
+        "`batchlog resume " + deps_.log->run_id() + "` (each such stop costs one attempt)"));
   }
   return base::Status::Ok();
 }
@@ -920,12 +974,20 @@ base::Status Executor::Do(const IngestBatch& command) {
   const replay::BatchRecord& record = lifecycle().batches.records[batch];
   const std::string batch_key(lifecycle().batches.keys.id(batch));
   auto info = provider->GetBatch(record.provider_batch_id);
+  NoteProviderCall(batch, info.status());
   if (!info.ok()) {
     LookupFailed(batch, "fetch for ingestion", info.status());
     return base::Status::Ok();
   }
   const std::filesystem::path spool = SpoolPathOf(batch_key);
   auto downloaded = provider->DownloadResults(*info, spool);
+  if (!downloaded.ok() && downloaded.status().code() == base::StatusCode::kInternal) {
+    // The local disk failed (the spool cannot be written): stop, resumable, rather than
+    // download again and again into a full disk.
+    StopRun(downloaded.status());
+    return base::Status::Ok();
+  }
+  NoteProviderCall(batch, downloaded.status());
   if (!downloaded.ok()) {
     // Incomplete or failed download: nothing is ingested from it; fetched again later.
     LookupFailed(batch, "download of the results", downloaded.status());

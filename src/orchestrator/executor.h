@@ -62,6 +62,11 @@ struct ExecutorDeps {
 // right after its create can briefly be unknown (provider-apis: "retry briefly").
 inline constexpr std::uint32_t kHardLookupFailuresToStop = 3;
 
+// Transient failures of a provider that has not answered once in this process before the
+// run stops (exit 6) instead of waiting: a typo in base_url should not hold a run forever.
+// Once a provider has answered, outages are waited out with the stage's backoff.
+inline constexpr std::uint32_t kUnansweredCallsToStop = 5;
+
 class Executor {
  public:
   explicit Executor(ExecutorDeps deps);
@@ -79,13 +84,16 @@ class Executor {
 
   const SessionFacts& session() const { return session_; }
 
-  // Set when the run should stop for a person: an ingestion recorded failures of the
+  // Non-OK when the run should stop, resumable, after the command just executed; taking it
+  // clears it. kFailedPrecondition, for a person: an ingestion recorded failures of the
   // operator-action class (billing, quota, credentials; the failed requests stay retryable
   // and `resume` retries them, one attempt each), a batch create was refused for such a
   // cause (its requests stay planned, no attempt spent), or a submitted batch could not be
-  // fetched for kHardLookupFailuresToStop calls in a row (not found, refused). Empty
-  // otherwise; taking it clears it.
-  std::string TakeOperatorStop() { return std::exchange(operator_stop_, {}); }
+  // fetched for kHardLookupFailuresToStop calls in a row (not found, refused).
+  // kUnavailable: a provider that has not answered any of its first kUnansweredCallsToStop
+  // calls (a wrong base_url, no network). Other codes: a local failure of a provider call
+  // that no retry cures (a malformed request, an unwritable spool).
+  base::Status TakeStop() { return std::exchange(stop_, base::Status::Ok()); }
   const replay::Projections& projections() const { return *deps_.projections; }
 
  private:
@@ -129,6 +137,14 @@ class Executor {
   // causes are retried with the poll backoff; a cause that persists (not found, refused)
   // stops the run for a person after kHardLookupFailuresToStop calls in a row.
   void LookupFailed(std::uint32_t batch, std::string_view what, const base::Status& status);
+  // Records the outcome of a call to the batch's provider (OK: it answered). Returns true
+  // when a failure is transient (worth waiting out); may set the stop (see TakeStop).
+  bool NoteProviderCall(std::uint32_t batch, const base::Status& status);
+  void StopRun(base::Status why);  // keeps the first reason
+  // A failed look-up, upload or create before the batch exists at the provider: transient
+  // causes hold the stage (backoff); others stop the run.
+  void CallFailed(std::uint32_t batch, std::size_t policy, std::string_view call,
+                  const base::Status& status);
   std::filesystem::path SpoolPathOf(std::string_view batch_key) const;
   base::Status IngestFiles(std::uint32_t batch, const providers::BatchInfo& info,
                            const std::vector<std::filesystem::path>& files);
@@ -136,7 +152,12 @@ class Executor {
   ExecutorDeps deps_;
   replay::Replayer replayer_;
   SessionFacts session_;
-  std::string operator_stop_;                                      // see TakeOperatorStop
+  struct ProviderHealth {
+    bool answered = false;               // a call succeeded in this process
+    std::uint32_t failures_in_a_row = 0;  // transient failures while never answered
+  };
+  base::Status stop_;  // see TakeStop
+  std::map<std::string, ProviderHealth, std::less<>> provider_health_;  // by provider name
   std::map<std::uint32_t, double> poll_interval_s_;                // by batch
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
   std::map<std::uint32_t, std::uint32_t> hard_lookup_failures_;    // by batch, in a row

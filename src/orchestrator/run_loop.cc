@@ -62,9 +62,9 @@ base::Status RunUntilDone(Executor& executor, const std::vector<StagePolicy>& po
     const std::uint64_t seq_before = executor.projections().last_seq;
     for (const Command& command : decision.commands) {
       BATCHLOG_RETURN_IF_ERROR(executor.Execute(command));
-      if (std::string why = executor.TakeOperatorStop(); !why.empty()) {
+      if (base::Status why = executor.TakeStop(); !why.ok()) {
         BATCHLOG_RETURN_IF_ERROR(write_manifest(true));
-        return base::FailedPreconditionError(std::move(why));
+        return why;
       }
       // The manifest at a stage's or the run's end is the one users (and --as-of) compare.
       if (Ends(command)) {

@@ -588,5 +588,28 @@ TEST_CASE("a create that fails inside the server is reconciled, never created tw
   SECTION("Anthropic") { check("an", "anthropic"); }
 }
 
+TEST_CASE("a provider that never answers stops the run (exit 6) instead of holding it forever",
+          "[orchestrator][engine][operator]") {
+  EngineHarness harness;
+  harness.WriteDataset("data.jsonl", 4);
+  const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false));
+  RunRequest request = harness.Request();
+  request.run_id = "nowhere";
+  request.setup.base_url_override = "http://127.0.0.1:1";  // nothing listens there
+  auto stopped = StartRun(workflow, request);
+  REQUIRE_FALSE(stopped.ok());
+  INFO(stopped.status().message());
+  CHECK(stopped.status().code() == base::StatusCode::kUnavailable);
+  CHECK(stopped.status().message().find("has not answered any of its first 5 calls") !=
+        std::string::npos);
+  CHECK(stopped.status().message().find("batchlog resume nowhere") != std::string::npos);
+
+  // With the right address the run goes on from its log.
+  auto resumed = harness.Resume("nowhere");
+  REQUIRE(resumed.ok());
+  CHECK(resumed->status == replay::RunStatus::kCompleted);
+  CHECK(harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"]["succeeded"] == 4);
+}
+
 }  // namespace
 }  // namespace batchlog::orchestrator
