@@ -43,6 +43,11 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
     }
     std::printf("%s", orchestrator::RenderProgress(*projections).c_str());
     std::printf("  %s", orchestrator::RenderCostLine(*projections).c_str());
+    if (projections->run_state.lifecycle.run_status == replay::RunStatus::kRunning &&
+        !orchestrator::RunHasWriter(context.store, id)) {
+      std::printf("  stopped: no process is writing this run; `batchlog resume %s` continues it\n",
+                  id.c_str());
+    }
     context.exit_code = kExitOk;
   });
 }

@@ -33,6 +33,7 @@ base::Status RunUntilDone(Executor& executor, const std::vector<StagePolicy>& po
                                                  replay::RenderManifestJson(projections)));
     manifest_seq = projections.last_seq;
     manifest_written_us = now;
+    if (options.on_manifest_written) options.on_manifest_written(projections);
     return base::Status::Ok();
   };
 

@@ -41,6 +41,9 @@ struct RunLoopOptions {
   const std::atomic<bool>* stop = nullptr;
   // Called after each round that changed the log (for progress output).
   std::function<void(const replay::Projections&, const Decision&)> on_round;
+  // Called after each manifest file write (so at most once per manifest_min_interval_s
+  // while the run goes), e.g. to refresh the run's meta.json for `batchlog runs`.
+  std::function<void(const replay::Projections&)> on_manifest_written;
 };
 
 // Runs until the run is final (OK), a stop was requested (kCancelled), or an error stops it.

@@ -10,7 +10,16 @@ namespace batchlog::orchestrator {
 
 base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::path& store_root) {
   BATCHLOG_ASSIGN_OR_RETURN(store::Store store, store::Store::Open(store_root, false));
-  return store.ListRuns();
+  BATCHLOG_ASSIGN_OR_RETURN(std::vector<store::RunMetadata> runs, store.ListRuns());
+  for (store::RunMetadata& run : runs) {
+    if (run.status == "running" && !store.RunHasWriter(run.run_id)) run.status = "stopped";
+  }
+  return runs;
+}
+
+bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_id) {
+  auto store = store::Store::Open(store_root, false);
+  return store.ok() && store->RunHasWriter(run_id);
 }
 
 base::Result<RunReader> RunReader::Open(const std::filesystem::path& store_root,

@@ -27,8 +27,12 @@
 
 namespace batchlog::orchestrator {
 
-// Lists the runs of the store at `store_root` (a path that is not a store is an error).
+// Lists the runs of the store at `store_root` (a path that is not a store is an error). A
+// run whose metadata says running but that no process writes is listed as "stopped".
 base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::path& store_root);
+
+// True while another process writes the run (holds its write lock).
+bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_id);
 
 class RunReader {
  public:

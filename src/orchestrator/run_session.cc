@@ -91,18 +91,22 @@ base::Result<RunOutcome> Drive(store::Store& store, std::unique_ptr<store::Event
   if (request.on_progress) {
     loop.on_round = [&](const replay::Projections& p, const Decision&) { request.on_progress(p); };
   }
+  // meta.json: the small facts `batchlog runs` lists without opening the log, refreshed
+  // with the manifest file while the run goes and once more at its end.
+  auto metadata = store.ReadRunMetadata(outcome.run_id);
+  const auto refresh_metadata = [&](const replay::Projections& projections) {
+    if (!metadata.ok()) return;
+    metadata->status =
+        std::string(replay::RunStatusName(projections.run_state.lifecycle.run_status));
+    metadata->last_seq = projections.last_seq;
+    metadata->updated_at_unix_us = base::ToUnixMicros(request.setup.clock->Now());
+    store.WriteRunMetadata(*metadata).IgnoreError();  // informational only
+  };
+  loop.on_manifest_written = refresh_metadata;
   const base::Status status = RunUntilDone(executor, setup->policies(), *request.setup.clock, loop);
   outcome.status = executor.projections().run_state.lifecycle.run_status;
   outcome.last_seq = executor.projections().last_seq;
-
-  // meta.json: the small facts `batchlog runs` lists without opening the log.
-  auto metadata = store.ReadRunMetadata(outcome.run_id);
-  if (metadata.ok()) {
-    metadata->status = std::string(replay::RunStatusName(outcome.status));
-    metadata->last_seq = outcome.last_seq;
-    metadata->updated_at_unix_us = base::ToUnixMicros(request.setup.clock->Now());
-    store.WriteRunMetadata(*metadata).IgnoreError();  // informational only
-  }
+  refresh_metadata(executor.projections());
   // After a failed write RocksDB refuses (or, in an assertion-enabled build, aborts on)
   // any further sync: flush only a log that is healthy.
   if (status.ok() || status.code() == base::StatusCode::kCancelled) {

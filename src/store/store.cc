@@ -320,6 +320,23 @@ base::Result<std::unique_ptr<EventLog>> Store::CreateRun(const RunMetadata& meta
   return OpenRun(run_id, OpenMode::kReadWrite);
 }
 
+bool Store::RunHasWriter(std::string_view run_id) const {
+  if (!ValidateRunId(run_id).ok()) return false;
+  const fs::path lock_file = RunDir(run_id) / kf::kRunLogDirName / "LOCK";
+  const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // The lock RocksDB takes: a write lock on the whole file. F_GETLK reports a holder
+  // without taking anything.
+  struct flock query {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  query.l_start = 0;
+  query.l_len = 0;
+  const bool held = ::fcntl(fd, F_GETLK, &query) == 0 && query.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
 base::Result<std::unique_ptr<EventLog>> Store::OpenRun(std::string_view run_id,
                                                        OpenMode mode) const {
   BATCHLOG_RETURN_IF_ERROR(ValidateRunId(run_id));

@@ -77,6 +77,12 @@ class Store {
   // Atomically replaces meta.json (write a temp file, fsync, rename, fsync the directory).
   base::Status WriteRunMetadata(const RunMetadata& metadata) const;
 
+  // True while another process holds the run's write lock (RocksDB's LOCK file, an fcntl
+  // lock): a `run`, `resume` or `cancel` is writing it. A run whose log says running but
+  // that nobody writes has stopped (and is resumable). fcntl locks are per process, so a
+  // lock held by this process does not count; false when the lock cannot be read.
+  bool RunHasWriter(std::string_view run_id) const;
+
   // Creates a new run (kAlreadyExists if it exists) and opens it read-write. Atomic: the run
   // folder (database with its meta column family, and meta.json) is built under a temp name
   // and renamed into place, so a crash never leaves a half-made run. metadata.schema_version

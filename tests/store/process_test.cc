@@ -156,6 +156,14 @@ void ChildFollowedWriter(const Store& store) {
   }
 }
 
+// Opens RUN for writing, says READY, waits for GO, and exits (closing the log).
+void ChildHoldWriter(const Store& store) {
+  auto log = store.OpenRun(Param("RUN"), OpenMode::kReadWrite);
+  REQUIRE(log.ok());
+  WriteFileText(Param("READY"), "ready");
+  REQUIRE(WaitForFile(Param("GO")));
+}
+
 // Creates RUN, appends EVENTS events in synced steps of 10, each event with a blob of
 // BLOB_BYTES bytes, and dies without closing the log, as a kill would: what it wrote is in
 // the WAL and the memtables, and no table file holds it.
@@ -186,6 +194,8 @@ TEST_CASE("store child process", "[.child]") {
     ChildFollowedWriter(*store);
   } else if (role == "killed_writer") {
     ChildKilledWriter(*store);
+  } else if (role == "hold_writer") {
+    ChildHoldWriter(*store);
   } else {
     FAIL("unknown child role " << role);
   }
@@ -213,6 +223,30 @@ TEST_CASE("a second writer of a run in another process is refused naming the run
   // The writer is unaffected.
   StepBatch step = MakeStep(1, 1);
   CHECK((*writer)->Append(step).ok());
+}
+
+TEST_CASE("a run's writer in another process is seen through the run's lock",
+          "[store][process]") {
+  batchlog::testing::TempDir dir("store-test");
+  const fs::path root = dir / "store";
+  const Store store = MustOpen(root);
+  REQUIRE(store.CreateRun(MakeMetadata("r1")).ok());  // created, then closed
+  CHECK_FALSE(store.RunHasWriter("r1"));
+  CHECK_FALSE(store.RunHasWriter("no-such-run"));
+
+  const Child child = SpawnChild({{"ROLE", "hold_writer"},
+                                  {"STORE", root.string()},
+                                  {"RUN", "r1"},
+                                  {"READY", (dir / "ready").string()},
+                                  {"GO", (dir / "go").string()}},
+                                 dir / "child.out");
+  const bool ready = WaitForFile(dir / "ready");
+  const bool held = store.RunHasWriter("r1");
+  WriteFileText(dir / "go", "go");
+  CHECK(WaitForChild(child) == 0);
+  REQUIRE(ready);
+  CHECK(held);
+  CHECK_FALSE(store.RunHasWriter("r1"));  // the writer exited
 }
 
 TEST_CASE("two runs of one store are written at once by two processes", "[store][process]") {
