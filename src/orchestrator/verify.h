@@ -48,6 +48,9 @@ struct VerifyReport {
   std::uint64_t latest_snapshot_seq = 0;  // 0 = none
   std::uint64_t outcomes_paired = 0;
   std::uint64_t manifest_seq = 0;  // generated_at_seq of the manifest file; 0 = no file
+  // The log was read and folded to its last seq; when false, the checks that need the
+  // whole run (replay, snapshots, pairing, intents) are reported as not checked.
+  bool replay_complete = false;
   std::vector<std::string> notes;  // facts worth a line that are not failures
   std::vector<VerifyFailure> failures;
   bool ok() const { return failures.empty(); }
