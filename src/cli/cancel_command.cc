@@ -20,7 +20,8 @@ void AddCancelCommand(CLI::App& app, CliContext& context) {
   };
   auto options = std::make_shared<Options>();
   command->add_option("RUN_ID", options->run_id, "The run (no other process may be running it)")
-      ->required();
+      ->required()
+      ->check(NonEmpty());
   command->add_flag("--resumable", options->cancel.resumable,
                     "Leave the run resumable: `batchlog resume` continues it, resubmitting what "
                     "the cancel stopped (default: the run ends for good)");

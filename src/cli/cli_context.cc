@@ -1,8 +1,53 @@
 #include "src/cli/cli_context.h"
 
 #include <cstdio>
+#include <string>
+#include <system_error>
+#include <vector>
 
 namespace batchlog::cli {
+namespace {
+
+// One line: a message that spans lines would break scripts that read stderr line-wise.
+void PrintErrorLine(std::string line) {
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "batchlog: error: %s\n", line.c_str());
+}
+
+// "batchlog events" for the events subcommand; the root's own name is argv[0].
+std::string CommandPath(const CLI::App& command) {
+  const CLI::App* parent = command.get_parent();
+  if (parent == nullptr) return "batchlog";
+  return CommandPath(*parent) + " " + command.get_name();
+}
+
+// The deepest command the parse got to whose own arguments were left over, else the
+// deepest command it got to: the one whose --help explains what went wrong.
+const CLI::App& CommandAtFault(const CLI::App& app) {
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  if (!parsed.empty()) {
+    const CLI::App& deeper = CommandAtFault(*parsed.back());
+    if (!deeper.remaining().empty() || app.remaining().empty()) return deeper;
+  }
+  return app;
+}
+
+// "unknown option '--bogus'", "unexpected argument 'x'", or all of them when several.
+std::string DescribeExtras(const std::vector<std::string>& extras) {
+  if (extras.size() == 1) {
+    const std::string& extra = extras.front();
+    return (extra.starts_with("-") ? "unknown option '" : "unexpected argument '") + extra + "'";
+  }
+  std::string text = "unexpected arguments";
+  for (std::size_t i = 0; i < extras.size(); ++i) {
+    text += (i == 0 ? " '" : ", '") + extras[i] + "'";
+  }
+  return text;
+}
+
+}  // namespace
 
 int ExitCodeFor(const base::Status& status) {
   using base::StatusCode;
@@ -32,13 +77,54 @@ int ExitCodeFor(const base::Status& status) {
 }
 
 int ReportError(const base::Status& status) {
-  // One line: a message that spans lines would break scripts that read stderr line-wise.
-  std::string line = status.message();
-  for (char& c : line) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  std::fprintf(stderr, "batchlog: error: %s\n", line.c_str());
+  PrintErrorLine(status.message());
   return ExitCodeFor(status);
+}
+
+int ReportUsageError(std::string_view message, const CLI::App& command) {
+  PrintErrorLine(std::string(message) + " (see " + CommandPath(command) + " --help)");
+  return kExitUsage;
+}
+
+int ReportParseError(const CLI::App& app, const CLI::ParseError& error) {
+  const CLI::App& command = CommandAtFault(app);
+  const std::vector<std::string> extras = app.remaining(/*recurse=*/true);
+  // No subcommand parsed: the first word left over is what the user took for one.
+  if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&error)) {
+    if (extras.empty()) return ReportUsageError("a subcommand is required", command);
+    const std::string& first = extras.front();
+    return ReportUsageError(first.starts_with("-") ? "unknown option '" + first + "'"
+                                                   : "unknown subcommand '" + first + "'",
+                            command);
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) && !extras.empty()) {
+    return ReportUsageError(DescribeExtras(extras), command);
+  }
+  return ReportUsageError(error.what(), command);
+}
+
+CLI::Validator NonEmpty() {
+  return CLI::Validator(
+      [](const std::string& value) {
+        return value.empty() ? std::string("must not be empty") : std::string();
+      },
+      "");
+}
+
+CLI::Validator Seq() {
+  return CLI::Validator(
+      [](const std::string& value) {
+        const bool digits =
+            !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+        return digits ? std::string()
+                      : "must be a seq (a whole number, 0 or more), not '" + value + "'";
+      },
+      "");
+}
+
+base::Status OsError(std::string_view what, int error_number) {
+  return base::UnavailableError(std::string(what) + ": " +
+                                std::generic_category().message(error_number));
 }
 
 }  // namespace batchlog::cli

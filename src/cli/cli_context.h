@@ -8,6 +8,9 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "src/base/status.h"
 
@@ -32,5 +35,23 @@ int ExitCodeFor(const base::Status& status);
 
 // Prints "batchlog: error: <message>" on one line to stderr and returns the exit code.
 int ReportError(const base::Status& status);
+
+// A usage error (exit 2), which no Status code stands for: prints "batchlog: error:
+// <message> (see batchlog <command> --help)" on one line and returns kExitUsage.
+int ReportUsageError(std::string_view message, const CLI::App& command);
+
+// Reports a CLI11 parse error as ReportUsageError does. CLI11's own text is two lines and
+// names the wrong thing for an unknown subcommand ("A subcommand is required"). `app` is
+// the root app the error came out of. Returns kExitUsage.
+int ReportParseError(const CLI::App& app, const CLI::ParseError& error);
+
+// Refuses an empty value: `--run-id ""` is a slip, never a request for the default.
+CLI::Validator NonEmpty();
+
+// A seq: digits only. CLI11 would read "-5" into a uint64_t as 2^64 - 5.
+CLI::Validator Seq();
+
+// kUnavailable "<what>: <the OS's reason for error_number>" (an errno value).
+base::Status OsError(std::string_view what, int error_number);
 
 }  // namespace batchlog::cli

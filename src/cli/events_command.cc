@@ -16,14 +16,30 @@ void AddEventsCommand(CLI::App& app, CliContext& context) {
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  command->add_option("RUN_ID", options->run_id, "The run")->required();
-  command->add_option("--from", options->from_seq, "First seq to export");
-  command->add_option("--to", options->to_seq, "Last seq to export (inclusive)");
+  command->add_option("RUN_ID", options->run_id, "The run")->required()->check(NonEmpty());
+  CLI::Option* from =
+      command->add_option("--from", options->from_seq, "First seq to export")->check(Seq());
+  command->add_option("--to", options->to_seq, "Last seq to export (inclusive)")->check(Seq());
   command->add_flag("--json", options->json, "JSONL, one event per line (docs/events.md)");
-  command->callback([&context, options] {
+  command->callback([&context, options, command, from] {
+    if (options->from_seq > options->to_seq) {
+      context.exit_code =
+          ReportUsageError("--from " + std::to_string(options->from_seq) + " is after --to " +
+                               std::to_string(options->to_seq) + ": the range is empty",
+                           *command);
+      return;
+    }
     auto reader = orchestrator::RunReader::Open(context.store, options->run_id);
     if (!reader.ok()) {
       context.exit_code = ReportError(reader.status());
+      return;
+    }
+    // As `manifest --as-of`: a start past the end is a mistake, not an empty export. --to
+    // past the end is fine (everything up to the end); so is a default --from on an empty log.
+    if (from->count() > 0 && options->from_seq > reader->last_seq()) {
+      context.exit_code = ReportError(base::NotFoundError(
+          "--from: run '" + options->run_id + "' has no seq " + std::to_string(options->from_seq) +
+          " (its last seq is " + std::to_string(reader->last_seq()) + ")"));
       return;
     }
     base::Status render_status;

@@ -17,7 +17,9 @@ void AddForkCommand(CLI::App& app, CliContext& context) {
     RunOptions run;
   };
   auto options = std::make_shared<Options>();
-  command->add_option("RUN_ID", options->fork.source_run_id, "The source run")->required();
+  command->add_option("RUN_ID", options->fork.source_run_id, "The source run")
+      ->required()
+      ->check(NonEmpty());
   command->add_option("--from", options->fork.from_stage,
                       "The first stage to run again; the stages before it are carried over")
       ->required();
@@ -25,8 +27,10 @@ void AddForkCommand(CLI::App& app, CliContext& context) {
                       "The workflow file for the new run (default: the source's, as recorded)");
   command->add_option("--workflow", options->fork.workflow,
                       "Fork only this workflow (default: every workflow with a stage STAGE)");
-  command->add_option("--run-id", options->run_id,
-                      "Id of the new run (default: <source>-fork-<UTC time>)");
+  command
+      ->add_option("--run-id", options->run_id,
+                   "Id of the new run (default: <source>-fork-<UTC time>)")
+      ->check(NonEmpty());
   AddRunOptions(*command, options->run);
   command->callback([&context, options] {
     orchestrator::RunRequest request = PrepareRun(context, options->run);

@@ -22,7 +22,7 @@ void AddHistoryCommand(CLI::App& app, CliContext& context) {
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  command->add_option("RUN_ID", options->run_id, "The run")->required();
+  command->add_option("RUN_ID", options->run_id, "The run")->required()->check(NonEmpty());
   CLI::Option* custom_id =
       command->add_option("--custom-id", options->custom_ids, "A request's custom_id (repeatable)");
   CLI::Option* batch = command->add_option("--batch", options->batch_key,
@@ -31,10 +31,18 @@ void AddHistoryCommand(CLI::App& app, CliContext& context) {
   command->add_option("--stage", options->stage, "Only this stage (with --workflow: a stage)");
   command->add_flag("--json", options->json, "JSONL, one row per line (docs/operations.md)");
   batch->excludes(custom_id);
-  command->callback([&context, options] {
+  command->callback([&context, options, command] {
+    // Which flags go together is usage (exit 2), checked before the store is opened.
+    if (options->custom_ids.empty() && options->batch_key.empty() && options->workflow.empty() &&
+        options->stage.empty()) {
+      context.exit_code = ReportUsageError(
+          "history needs a selector: --custom-id ID, --batch KEY, or --workflow W --stage S",
+          *command);
+      return;
+    }
     if (!options->batch_key.empty() && (!options->workflow.empty() || !options->stage.empty())) {
-      context.exit_code = ReportError(
-          base::InvalidArgumentError("--batch names one batch: leave out --workflow/--stage"));
+      context.exit_code =
+          ReportUsageError("--batch names one batch: leave out --workflow/--stage", *command);
       return;
     }
     auto reader = orchestrator::RunReader::Open(context.store, options->run_id);

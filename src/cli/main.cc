@@ -42,9 +42,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);
     // --help and --version are "errors" to CLI11 with code 0; everything else is usage.
-    return code == 0 ? kExitOk : kExitUsage;
+    if (error.get_exit_code() == 0) return app.exit(error);
+    return ReportParseError(app, error);
   }
   return context.exit_code;
 }

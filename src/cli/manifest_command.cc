@@ -1,5 +1,5 @@
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "src/cli/commands.h"
@@ -7,6 +7,22 @@
 #include "src/orchestrator/time_travel.h"
 
 namespace batchlog::cli {
+namespace {
+
+// The error says why (errno): "No such file or directory" and "No space left on device"
+// call for different fixes.
+base::Status WriteManifestFile(const std::string& path, const std::string& bytes) {
+  const std::string what = "cannot write manifest to '" + path + "'";
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  if (out == nullptr) return OsError(what, errno);
+  int error_number = 0;
+  if (std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size()) error_number = errno;
+  // A full disk often shows only when the buffer is flushed, at fclose.
+  if (std::fclose(out) != 0 && error_number == 0) error_number = errno;
+  return error_number == 0 ? base::Status::Ok() : OsError(what, error_number);
+}
+
+}  // namespace
 
 void AddManifestCommand(CLI::App& app, CliContext& context) {
   CLI::App* command = app.add_subcommand("manifest", "Regenerate a run's manifest from its log");
@@ -16,10 +32,12 @@ void AddManifestCommand(CLI::App& app, CliContext& context) {
     std::string output;
   };
   auto options = std::make_shared<Options>();
-  command->add_option("RUN_ID", options->run_id, "The run")->required();
-  command->add_option("--as-of", options->as_of,
-                      "The manifest as it stood right after this seq, or at this RFC 3339 UTC "
-                      "time (the last seq recorded at or before it); default: latest");
+  command->add_option("RUN_ID", options->run_id, "The run")->required()->check(NonEmpty());
+  command
+      ->add_option("--as-of", options->as_of,
+                   "The manifest as it stood right after this seq, or at this RFC 3339 UTC "
+                   "time (the last seq recorded at or before it); default: latest")
+      ->check(NonEmpty());
   command->add_option("-o,--output", options->output, "Write to this file instead of stdout");
   command->callback([&context, options] {
     auto reader = orchestrator::RunReader::Open(context.store, options->run_id);
@@ -39,17 +57,11 @@ void AddManifestCommand(CLI::App& app, CliContext& context) {
     }
     if (options->output.empty()) {
       std::fwrite(manifest->data(), 1, manifest->size(), stdout);
-    } else {
-      std::ofstream out(options->output, std::ios::binary | std::ios::trunc);
-      out << *manifest;
-      out.flush();
-      if (!out) {
-        context.exit_code = ReportError(
-            base::UnavailableError("cannot write manifest to '" + options->output + "'"));
-        return;
-      }
+      context.exit_code = kExitOk;
+      return;
     }
-    context.exit_code = kExitOk;
+    const base::Status written = WriteManifestFile(options->output, *manifest);
+    context.exit_code = written.ok() ? kExitOk : ReportError(written);
   });
 }
 

@@ -1,6 +1,6 @@
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,7 +55,7 @@ base::Status WriteResults(const orchestrator::RunReader& reader, const std::stri
     }
     line += "}\n";
     if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
-      return base::UnavailableError("cannot write the results");
+      return OsError("cannot write the results", errno);
     }
   }
   return base::Status::Ok();
@@ -73,7 +73,7 @@ void AddResultsCommand(CLI::App& app, CliContext& context) {
     std::string output;
   };
   auto options = std::make_shared<Options>();
-  command->add_option("RUN_ID", options->run_id, "The run")->required();
+  command->add_option("RUN_ID", options->run_id, "The run")->required()->check(NonEmpty());
   command->add_option("--workflow", options->workflow, "Workflow name")->required();
   command->add_option("--stage", options->stage, "Stage name, e.g. stage_1")->required();
   command->add_option("-o,--output", options->output, "Write to this file instead of stdout");
@@ -87,14 +87,14 @@ void AddResultsCommand(CLI::App& app, CliContext& context) {
     if (!options->output.empty()) {
       out = std::fopen(options->output.c_str(), "wb");
       if (out == nullptr) {
-        context.exit_code = ReportError(
-            base::UnavailableError("cannot open '" + options->output + "' for writing"));
+        context.exit_code =
+            ReportError(OsError("cannot open '" + options->output + "' for writing", errno));
         return;
       }
     }
     base::Status status = WriteResults(*reader, options->workflow, options->stage, out);
     if (out != stdout && std::fclose(out) != 0 && status.ok()) {
-      status = base::UnavailableError("cannot write '" + options->output + "'");
+      status = OsError("cannot write '" + options->output + "'", errno);
     }
     context.exit_code = status.ok() ? kExitOk : ReportError(status);
   });

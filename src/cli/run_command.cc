@@ -18,8 +18,10 @@ void AddRunCommand(CLI::App& app, CliContext& context) {
   };
   auto options = std::make_shared<Options>();
   command->add_option("WORKFLOW", options->workflow, "The workflow file (YAML)")->required();
-  command->add_option("--run-id", options->run_id,
-                      "Id of the run (default: <run_name>-<UTC time>); an existing run resumes");
+  command
+      ->add_option("--run-id", options->run_id,
+                   "Id of the run (default: <run_name>-<UTC time>); an existing run resumes")
+      ->check(NonEmpty());
   command->add_flag("--allow-changed-workflow", options->allow_changed_workflow,
                     "Continue an existing run with a workflow file that differs from the one "
                     "it was recorded with (recorded as a WorkflowFileChanged event)");
@@ -42,7 +44,7 @@ void AddResumeCommand(CLI::App& app, CliContext& context) {
     RunOptions run;
   };
   auto options = std::make_shared<Options>();
-  command->add_option("RUN_ID", options->run_id, "The run")->required();
+  command->add_option("RUN_ID", options->run_id, "The run")->required()->check(NonEmpty());
   command->add_flag("--recover-damaged-wal", options->recover_damaged_wal,
                     "Resume a run whose write-ahead log is damaged in the middle, DROPPING every "
                     "event after the damage (see docs/operations.md; copy the run folder first)");

@@ -15,7 +15,7 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
   CLI::App* command =
       app.add_subcommand("status", "Progress of a run from its log (default: the most recent run)");
   auto run_id = std::make_shared<std::string>();
-  command->add_option("RUN_ID", *run_id, "The run");
+  command->add_option("RUN_ID", *run_id, "The run")->check(NonEmpty());
   command->callback([&context, run_id] {
     std::string id = *run_id;
     if (id.empty()) {

@@ -13,7 +13,7 @@ void AddVerifyCommand(CLI::App& app, CliContext& context) {
       "Check a run's log: dense seqs, replay from scratch and from snapshots, intent/outcome "
       "pairing, open intents, the manifest file");
   auto run_id = std::make_shared<std::string>();
-  command->add_option("RUN_ID", *run_id, "The run")->required();
+  command->add_option("RUN_ID", *run_id, "The run")->required()->check(NonEmpty());
   command->callback([&context, run_id] {
     auto report = orchestrator::VerifyRun(context.store, *run_id);
     if (!report.ok()) {

@@ -86,6 +86,8 @@ struct ProviderEnvironment {
 
 // Builds the provider. kFailedPrecondition when the key variable is unset or empty (the
 // message names the variable, never a value); kInvalidArgument for a bad base_url or name.
+// The messages do not name the provider: the caller adds it with the context it knows (the
+// workflow file), once.
 base::Result<std::unique_ptr<BatchProvider>> MakeProvider(const ProviderConfig& config,
                                                           ProviderEnvironment environment);
 

@@ -38,17 +38,16 @@ std::optional<std::string> GetEnv(const std::string& name) {
   return std::string(value);
 }
 
-base::Result<std::string> ResolveBaseUrl(const ProviderConfig& config, std::string_view name) {
+base::Result<std::string> ResolveBaseUrl(const ProviderConfig& config) {
   std::string url =
       config.base_url.empty() ? std::string(DefaultBaseUrl(config.kind)) : config.base_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   const bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
   if (!http || UrlOrigin(url).size() <= url.find("://") + 3 ||
       url.find_first_of("?# \t\r\n") != std::string::npos) {
-    return base::InvalidArgumentError("provider " + std::string(name) +
-                                      ": base_url must be an http:// or https:// URL without "
-                                      "query or fragment: \"" +
-                                      Snippet(url) + "\"");
+    return base::InvalidArgumentError(
+        "base_url must be an http:// or https:// URL without query or fragment: \"" + Snippet(url) +
+        "\"");
   }
   return url;
 }
@@ -59,14 +58,14 @@ base::Result<std::unique_ptr<BatchProvider>> MakeProvider(const ProviderConfig& 
                                                           ProviderEnvironment environment) {
   const std::string name =
       config.name.empty() ? std::string(ProviderKindName(config.kind)) : config.name;
-  BATCHLOG_ASSIGN_OR_RETURN(std::string base_url, ResolveBaseUrl(config, name));
+  BATCHLOG_ASSIGN_OR_RETURN(std::string base_url, ResolveBaseUrl(config));
 
   const std::string key_env =
       config.api_key_env.empty() ? std::string(DefaultApiKeyEnv(config.kind)) : config.api_key_env;
   const auto lookup = environment.lookup_env ? environment.lookup_env : GetEnv;
   std::optional<std::string> key_text = lookup(key_env);
   if (!key_text || key_text->empty()) {
-    return base::FailedPreconditionError("provider " + name + ": the API key variable " + key_env +
+    return base::FailedPreconditionError("the API key variable " + key_env +
                                          " is not set or is empty");
   }
   base::Secret key(*std::move(key_text));
@@ -115,7 +114,7 @@ base::Result<std::unique_ptr<BatchProvider>> MakeProvider(const ProviderConfig& 
           ApiClient(std::move(options), *clock, std::move(stack)),
           std::min<std::uint32_t>(config.find_page_size, 1000)));
   }
-  return base::InvalidArgumentError("provider " + name + ": unknown kind");
+  return base::InvalidArgumentError("unknown kind");
 }
 
 }  // namespace batchlog::providers

@@ -71,7 +71,7 @@ TEST_CASE("the audit subcommands answer from the log of a finished run", "[audit
     REQUIRE(rows.size() >= 3);
     CHECK(rows.back()["event"] == "summary");
     CHECK(rows.back()["state"] == "not_planned");
-    CHECK(Batchlog(store, "history cli-run").exit_code == 5);
+    CHECK(Batchlog(store, "history cli-run").exit_code == 2);  // usage: no selector
     CHECK(Batchlog(store, "history cli-run --custom-id nope").exit_code == 3);
     CHECK(Batchlog(store, "history cli-run --batch math:stage_1:a1:b000000 --json").exit_code ==
           0);

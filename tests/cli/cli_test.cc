@@ -28,11 +28,13 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the batchlog binary with `args` (already shell-quoted where needed).
-CommandResult RunBatchlog(const std::string& args, const TempDir& scratch) {
+// Runs the batchlog binary with `args` (already shell-quoted where needed); with
+// prefix_binary false, `args` is the whole command line (e.g. `env -u VAR batchlog ...`).
+CommandResult RunBatchlog(const std::string& args, const TempDir& scratch,
+                          bool prefix_binary = true) {
   const auto err_path = scratch / "stderr.txt";
   const std::string command =
-      std::string(BATCHLOG_BINARY) + " " + args + " 2>" + err_path.string();
+      (prefix_binary ? std::string(BATCHLOG_BINARY) + " " : "") + args + " 2>" + err_path.string();
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -97,6 +99,15 @@ void WriteSmallRun(const std::filesystem::path& root, const std::string& run_id)
   REQUIRE(appended->last == 4);
 }
 
+// Checks that `result` is one usage error line (exit 2) that contains `expected`.
+void CheckUsageError(const CommandResult& result, const std::string& expected) {
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.rfind("batchlog: error: ", 0) == 0);
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  CHECK(result.err.find(expected) != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("the version flag prints the version and exits 0", "[cli]") {
@@ -109,7 +120,54 @@ TEST_CASE("the version flag prints the version and exits 0", "[cli]") {
 TEST_CASE("an unknown subcommand is a usage error with exit code 2", "[cli]") {
   TempDir dir;
   const auto result = RunBatchlog("frobnicate", dir);
-  CHECK(result.exit_code == 2);
+  CheckUsageError(result, "unknown subcommand 'frobnicate' (see batchlog --help)");
+}
+
+TEST_CASE("every command-line parse error is one usage line naming what is wrong", "[cli]") {
+  TempDir dir;
+  CheckUsageError(RunBatchlog("--bogus", dir), "unknown option '--bogus' (see batchlog --help)");
+  CheckUsageError(RunBatchlog("runs --bogus", dir),
+                  "unknown option '--bogus' (see batchlog runs --help)");
+  CheckUsageError(RunBatchlog("events r1 extra", dir), "unexpected argument 'extra'");
+  CheckUsageError(RunBatchlog("", dir), "a subcommand is required");
+  CheckUsageError(RunBatchlog("events", dir), "RUN_ID is required (see batchlog events --help)");
+  CheckUsageError(RunBatchlog("--store", dir), "--store");
+  CheckUsageError(RunBatchlog("run w.yaml --log-format xml", dir), "--log-format");
+}
+
+TEST_CASE("history without a selector is a usage error", "[cli]") {
+  TempDir dir;
+  WriteSmallRun(dir / "store", "r1");
+  const std::string store_flag = "--store " + (dir / "store").string();
+  CheckUsageError(RunBatchlog(store_flag + " history r1", dir), "--custom-id");
+  CheckUsageError(RunBatchlog(store_flag + " history r1 --batch bk-1 --workflow wf", dir),
+                  "--batch");
+}
+
+TEST_CASE("an empty run id or --as-of is a usage error, not the default", "[cli]") {
+  TempDir dir;
+  WriteSmallRun(dir / "store", "r1");
+  const std::string store_flag = "--store " + (dir / "store").string();
+  CheckUsageError(RunBatchlog(store_flag + " run w.yaml --run-id ''", dir), "--run-id");
+  CheckUsageError(RunBatchlog(store_flag + " manifest r1 --as-of ''", dir), "--as-of");
+  CheckUsageError(RunBatchlog(store_flag + " status ''", dir), "RUN_ID");
+  CheckUsageError(RunBatchlog(store_flag + " diff-manifest r1 '' latest", dir), "A:");
+}
+
+TEST_CASE("diff-manifest --help says both points may be latest", "[cli]") {
+  TempDir dir;
+  const auto result = RunBatchlog("diff-manifest --help", dir);
+  REQUIRE(result.exit_code == 0);
+  std::istringstream lines(result.out);
+  std::string line;
+  int points = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("  A ", 0) == 0 || line.rfind("  B ", 0) == 0) {
+      CHECK(line.find("`latest`") != std::string::npos);
+      ++points;
+    }
+  }
+  CHECK(points == 2);
 }
 
 TEST_CASE("runs lists the runs of a store", "[cli]") {
@@ -154,6 +212,26 @@ TEST_CASE("events --from starts at the given seq", "[cli]") {
   CHECK(result.out.find("run_started") == std::string::npos);
 }
 
+TEST_CASE("events refuses negative seqs and a start past the end of the log", "[cli]") {
+  TempDir dir;
+  WriteSmallRun(dir / "store", "r1");
+  const std::string store_flag = "--store " + (dir / "store").string();
+  // Read into a uint64_t, "-5" would wrap: --from found nothing, --to exported everything.
+  CheckUsageError(RunBatchlog(store_flag + " events r1 --from -5", dir), "--from");
+  CheckUsageError(RunBatchlog(store_flag + " events r1 --to -1", dir), "--to");
+  CheckUsageError(RunBatchlog(store_flag + " events r1 --from 3 --to 2", dir), "--from 3");
+
+  const auto past = RunBatchlog(store_flag + " events r1 --from 99", dir);
+  CHECK(past.exit_code == 3);
+  CHECK(past.out.empty());
+  CHECK(past.err.find("99") != std::string::npos);
+  CHECK(past.err.find("r1") != std::string::npos);
+
+  const auto to_past = RunBatchlog(store_flag + " events r1 --from 4 --to 99", dir);
+  CHECK(to_past.exit_code == 0);
+  CHECK(to_past.out.rfind("4  ", 0) == 0);
+}
+
 TEST_CASE("manifest regenerates the same bytes twice and honours --as-of", "[cli]") {
   TempDir dir;
   WriteSmallRun(dir / "store", "r1");
@@ -187,15 +265,75 @@ TEST_CASE("manifest --as-of past the end of the log is not found", "[cli]") {
   CHECK(result.err.find("99") != std::string::npos);
 }
 
-TEST_CASE("a path that is not a store is a one-line error with a non-zero exit", "[cli]") {
+TEST_CASE("manifest -o says why the file cannot be written", "[cli]") {
+  TempDir dir;
+  WriteSmallRun(dir / "store", "r1");
+  const auto result = RunBatchlog("--store " + (dir / "store").string() + " manifest r1 -o " +
+                                      (dir / "no-such-dir" / "m.json").string(),
+                                  dir);
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 6);
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  CHECK(result.err.find("m.json': No such file or directory") != std::string::npos);
+}
+
+TEST_CASE("a path that exists but is not a store is invalid input (exit 5)", "[cli]") {
   TempDir dir;
   std::filesystem::create_directories(dir / "not-a-store");
-  const auto result =
-      RunBatchlog("--store " + (dir / "not-a-store").string() + " manifest r1", dir);
-  CHECK(result.exit_code != 0);
-  CHECK(result.err.rfind("batchlog: error: ", 0) == 0);
+  std::ofstream(dir / "not-a-store" / "notes.txt") << "hello\n";
+  std::ofstream(dir / "a-file") << "hello\n";
+  for (const char* name : {"not-a-store", "a-file"}) {
+    const auto result = RunBatchlog("--store " + (dir / name).string() + " manifest r1", dir);
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 5);
+    CHECK(result.err.rfind("batchlog: error: ", 0) == 0);
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+    CHECK(result.err.find(name) != std::string::npos);
+  }
+}
+
+TEST_CASE("a store directory that is missing or empty is not found (exit 3)", "[cli]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "empty");
+  for (const char* name : {"missing", "empty"}) {
+    const auto result = RunBatchlog("--store " + (dir / name).string() + " manifest r1", dir);
+    CAPTURE(result.err);
+    CHECK(result.exit_code == 3);
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+    CHECK(result.err.find("no batchlog store at '" + (dir / name).string()) != std::string::npos);
+  }
+}
+
+TEST_CASE("a missing API key variable is one line naming provider and variable once", "[cli]") {
+  TempDir dir;
+  {
+    std::ofstream(dir / "data.jsonl") << "{\"id\": \"a\", \"q\": \"x\"}\n";
+    std::ofstream workflow(dir / "wf.yaml");
+    workflow << "run_name: cli-key\n"
+                "providers:\n"
+                "  gw: {kind: openai, api_key_env: BATCHLOG_CLI_TEST_UNSET_KEY}\n"
+                "workflows:\n"
+                "  - name: w\n"
+                "    dataset: data.jsonl\n"
+                "    id_field: id\n"
+                "    stages:\n"
+                "      - name: stage_1\n"
+                "        provider: gw\n"
+                "        endpoint: /v1/chat/completions\n"
+                "        body:\n"
+                "          model: m\n"
+                "          messages: [{role: user, content: \"{{sample.q}}\"}]\n";
+  }
+  const auto result = RunBatchlog(
+      "env -u BATCHLOG_CLI_TEST_UNSET_KEY " + std::string(BATCHLOG_BINARY) + " --store " +
+          (dir / "store").string() + " run -q " + (dir / "wf.yaml").string(),
+      dir, /*prefix_binary=*/false);
+  CAPTURE(result.err);
+  CHECK(result.exit_code == 5);
   CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
-  CHECK(result.err.find("not-a-store") != std::string::npos);
+  CHECK(result.err.find("provider 'gw': the API key variable BATCHLOG_CLI_TEST_UNSET_KEY "
+                        "is not set") != std::string::npos);
+  CHECK(result.err.find("provider gw") == std::string::npos);
 }
 
 TEST_CASE("a store of a newer format is a one-line error with a non-zero exit", "[cli]") {
