@@ -17,6 +17,10 @@ base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::pa
   return runs;
 }
 
+store::OpenMode ReadModeFor(const store::Store& store, std::string_view run_id) {
+  return store.RunHasWriter(run_id) ? store::OpenMode::kSecondary : store::OpenMode::kReadOnly;
+}
+
 bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_id) {
   auto store = store::Store::Open(store_root, false);
   return store.ok() && store->RunHasWriter(run_id);
@@ -25,7 +29,7 @@ bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_
 base::Result<RunReader> RunReader::Open(const std::filesystem::path& store_root,
                                         std::string_view run_id) {
   BATCHLOG_ASSIGN_OR_RETURN(store::Store store, store::Store::Open(store_root, false));
-  BATCHLOG_ASSIGN_OR_RETURN(auto log, store.OpenRun(run_id, store::OpenMode::kSecondary));
+  BATCHLOG_ASSIGN_OR_RETURN(auto log, store.OpenRun(run_id, ReadModeFor(store, run_id)));
   return RunReader(std::move(log));
 }
 

@@ -34,6 +34,12 @@ base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::pa
 // True while another process writes the run (holds its write lock).
 bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_id);
 
+// How a read-only command opens a run: as a RocksDB secondary while another process writes
+// it, else read-only. A secondary tolerates table files it cannot find (the primary may have
+// compacted them away), so on a run nobody writes it would read a damaged log as a shorter
+// one without an error; a read-only open refuses it.
+store::OpenMode ReadModeFor(const store::Store& store, std::string_view run_id);
+
 class RunReader {
  public:
   static base::Result<RunReader> Open(const std::filesystem::path& store_root,

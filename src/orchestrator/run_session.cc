@@ -99,6 +99,7 @@ base::Result<RunOutcome> Drive(store::Store& store, std::unique_ptr<store::Event
     metadata->status =
         std::string(replay::RunStatusName(projections.run_state.lifecycle.run_status));
     metadata->last_seq = projections.last_seq;
+    metadata->synced_seq = log->synced_seq();
     metadata->updated_at_unix_us = base::ToUnixMicros(request.setup.clock->Now());
     store.WriteRunMetadata(*metadata).IgnoreError();  // informational only
   };

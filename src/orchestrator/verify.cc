@@ -14,6 +14,7 @@
 #include "replay/replayer.h"
 #include "replay/snapshot_codec.h"
 #include "src/orchestrator/log_replay.h"
+#include "src/orchestrator/run_reader.h"
 #include "src/orchestrator/run_session.h"
 
 namespace batchlog::orchestrator {
@@ -247,7 +248,7 @@ base::Result<VerifyReport> VerifyRun(const std::filesystem::path& store_root,
                                      std::string_view run_id, const store::StoreOptions& options) {
   BATCHLOG_ASSIGN_OR_RETURN(store::Store store, store::Store::Open(store_root, false, options));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<store::EventLog> log,
-                            store.OpenRun(run_id, store::OpenMode::kSecondary));
+                            store.OpenRun(run_id, ReadModeFor(store, run_id)));
   VerifyReport report;
   report.run_id = std::string(run_id);
   report.last_seq = log->last_seq();

@@ -120,6 +120,10 @@ class EventLog {
   virtual OpenMode mode() const = 0;
   // Last seq in the log as this handle sees it (0 = empty).
   virtual std::uint64_t last_seq() const = 0;
+  // The last seq known to be on disk: last_seq() at open (what recovery found), then the
+  // last seq of each kSynced step this handle appended (a WAL fsync covers every earlier
+  // write). A buffered step's events are above it until the next synced one.
+  virtual std::uint64_t synced_seq() const = 0;
 
   // Appends one step atomically; assigns seqs last_seq()+1 ... Refused unless kReadWrite.
   // On error nothing of the step is in the log and last_seq() is unchanged.

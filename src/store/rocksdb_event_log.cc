@@ -20,10 +20,17 @@ base::Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
 }
 
 RocksDbEventLog::RocksDbEventLog(std::unique_ptr<RunDatabase> database, std::uint64_t last_seq)
-    : database_(std::move(database)), snapshots_(*database_), last_seq_(last_seq) {
+    : database_(std::move(database)),
+      snapshots_(*database_),
+      last_seq_(last_seq),
+      synced_seq_(last_seq) {
   if (database_->mode() == OpenMode::kReadWrite) {
     writer_ = std::make_unique<EventLogWriter>(*database_, last_seq);
   }
+}
+
+std::uint64_t RocksDbEventLog::synced_seq() const {
+  return writer_ ? synced_seq_ : last_seq();
 }
 
 std::uint64_t RocksDbEventLog::last_seq() const {
@@ -38,6 +45,9 @@ base::Result<SeqRange> RocksDbEventLog::Append(StepBatch& step) {
   }
   const bool has_snapshot = step.snapshot.has_value();
   base::Result<SeqRange> range = writer_->Append(step);
+  if (range.ok() && step.durability == Durability::kSynced) {
+    synced_seq_ = std::max(synced_seq_, range->last);
+  }
   // The steps a snapshot covers are replayed from it, not from the WAL: flush them to table
   // files in the background, so a reopen after a kill replays only the WAL written since.
   if (range.ok() && has_snapshot) database_->StartBackgroundFlush();

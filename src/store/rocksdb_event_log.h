@@ -28,6 +28,7 @@ class RocksDbEventLog final : public EventLog {
   const std::string& run_id() const override { return database_->run_id(); }
   OpenMode mode() const override { return database_->mode(); }
   std::uint64_t last_seq() const override;
+  std::uint64_t synced_seq() const override;
   base::Result<SeqRange> Append(StepBatch& step) override;
   std::unique_ptr<EventLogReader> NewReader(const ReadOptions& options) const override;
   base::Result<std::string> ReadBlob(std::uint64_t seq) const override;
@@ -47,6 +48,7 @@ class RocksDbEventLog final : public EventLog {
   std::unique_ptr<EventLogWriter> writer_;  // kReadWrite only
   SnapshotStore snapshots_;
   std::atomic<std::uint64_t> last_seq_;  // kReadOnly / kSecondary
+  std::uint64_t synced_seq_ = 0;         // see synced_seq(); written by Append's thread
 };
 
 }  // namespace batchlog::store

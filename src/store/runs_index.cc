@@ -126,6 +126,7 @@ std::string EncodeRunMetadata(const RunMetadata& metadata) {
   json["status"] = metadata.status;
   json["last_seq"] = metadata.last_seq;
   json["updated_at_unix_us"] = metadata.updated_at_unix_us;
+  json["synced_seq"] = metadata.synced_seq;
   // Replace invalid UTF-8 instead of throwing: names come from workflow files.
   return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
@@ -144,6 +145,7 @@ base::Result<RunMetadata> DecodeRunMetadata(std::string_view text, std::string_v
     metadata.status = json.value("status", std::string());
     metadata.last_seq = json.value("last_seq", std::uint64_t{0});
     metadata.updated_at_unix_us = json.value("updated_at_unix_us", std::int64_t{0});
+    metadata.synced_seq = json.value("synced_seq", std::uint64_t{0});
     return metadata;
   } catch (const nlohmann::json::exception& e) {
     return base::DataLossError(std::string(origin) + ": " + e.what());

@@ -358,6 +358,19 @@ base::Result<std::unique_ptr<EventLog>> Store::OpenRun(std::string_view run_id,
   BATCHLOG_RETURN_IF_ERROR(CheckRunMeta(*database, root_));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbEventLog> log,
                             RocksDbEventLog::Open(std::move(database)));
+  // A secondary may open between a writer's sync and its meta.json write: checked only on
+  // logs nobody else writes.
+  if (mode != OpenMode::kSecondary && !options_.recover_damaged_wal) {
+    const base::Result<RunMetadata> metadata = ReadRunMetadata(run_id);
+    if (metadata.ok() && log->last_seq() < metadata->synced_seq) {
+      return base::DataLossError(
+          "run '" + std::string(run_id) + "' (store " + root_.string() + "): the log ends at seq " +
+          std::to_string(log->last_seq()) + ", but seq " + std::to_string(metadata->synced_seq) +
+          " was on disk when the run's meta.json was written: synced writes were lost (a "
+          "truncated or deleted WAL file). Nothing was changed; docs/operations.md ('Storage "
+          "faults and data loss') says how to go on");
+    }
+  }
   return std::unique_ptr<EventLog>(std::move(log));
 }
 

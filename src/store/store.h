@@ -43,6 +43,10 @@ struct RunMetadata {
   std::string status;
   std::uint64_t last_seq = 0;
   std::int64_t updated_at_unix_us = 0;
+  // The last seq the writer knew to be on disk (WAL fsynced) when it wrote this file. A log
+  // that ends before it lost synced writes (a truncated or deleted WAL file): OpenRun
+  // refuses it as DataLoss unless StoreOptions::recover_damaged_wal. 0 = not recorded.
+  std::uint64_t synced_seq = 0;
 };
 
 // A run id is 1..64 bytes of [A-Za-z0-9_.-], not starting with '.': a safe folder name.
