@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "replay/manifest_projection.h"
 #include "src/base/time_format.h"
 
 namespace batchlog::replay {
@@ -64,26 +65,6 @@ std::string ErrorClassName(v1::ErrorClass error_class) {
       break;
   }
   return "unspecified";
-}
-
-std::string AbandonReasonText(v1::AbandonReason reason) {
-  switch (reason) {
-    case v1::ABANDON_REASON_PERMANENT:
-      return "permanent";
-    case v1::ABANDON_REASON_EXHAUSTED:
-      return "exhausted";
-    case v1::ABANDON_REASON_CANCELLED:
-      return "cancelled";
-    case v1::ABANDON_REASON_UPSTREAM_FAILED:
-      return "upstream_failed";
-    case v1::ABANDON_REASON_BATCH_FAILED:
-      return "batch_failed";
-    case v1::ABANDON_REASON_UNSPECIFIED:
-    case v1::AbandonReason_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case v1::AbandonReason_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
-  return "abandoned";
 }
 
 // --- selection -----------------------------------------------------------------------------
@@ -414,7 +395,7 @@ void ApplyRequestsAbandoned(AuditState& state, const Event& event) {
   std::vector<std::string> ids =
       SelectedIds(state, abandoned.workflow(), abandoned.stage(), abandoned.custom_ids());
   if (ids.empty()) return;
-  const std::string reason = AbandonReasonText(abandoned.reason());
+  const std::string reason(AbandonReasonName(abandoned.reason()));
   for (const std::string& id : ids) {
     Trail& trail = TrailOf(state, abandoned.workflow(), abandoned.stage(), id);
     trail.state = "failed_final";

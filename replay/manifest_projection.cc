@@ -337,6 +337,8 @@ std::string_view AbandonReasonName(events::v1::AbandonReason reason) {
       return "upstream_failed";
     case events::v1::ABANDON_REASON_BATCH_FAILED:
       return "batch_failed";
+    case events::v1::ABANDON_REASON_TOO_LARGE:
+      return "request_too_large";
     case events::v1::ABANDON_REASON_UNSPECIFIED:
     case events::v1::AbandonReason_INT_MIN_SENTINEL_DO_NOT_USE_:
     case events::v1::AbandonReason_INT_MAX_SENTINEL_DO_NOT_USE_:

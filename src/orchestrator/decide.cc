@@ -233,6 +233,23 @@ class Decider {
     const StagePolicy& rules = in_.policies[policy];
     const std::size_t limit = std::max<std::uint32_t>(rules.batch_max_requests, 1);
     const bool quota = rules.quota_tokens.has_value() && enqueued_.active();
+    // A request over the byte limit on its own fits no batch: the provider would refuse any
+    // batch holding it, every time. It is abandoned, never sent.
+    AbandonRequests too_large{policy, {}, events::v1::ABANDON_REASON_TOO_LARGE};
+    for (auto& [attempt, requests] : by_attempt) {
+      std::erase_if(requests, [&](std::uint32_t request) {
+        if (request >= in_.request_body_bytes.size()) return false;
+        const bool over = PlannedLineBytes(in_.request_body_bytes[request],
+                                           lifecycle_.requests.custom_id(request).size()) >
+                          rules.batch_max_bytes;
+        if (over) too_large.requests.push_back(request);
+        return over;
+      });
+    }
+    if (!too_large.requests.empty()) {
+      std::sort(too_large.requests.begin(), too_large.requests.end());
+      decision_.commands.push_back(std::move(too_large));
+    }
     for (auto& [attempt, requests] : by_attempt) {
       std::sort(requests.begin(), requests.end());
       std::size_t begin = 0;

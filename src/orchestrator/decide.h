@@ -54,9 +54,16 @@ struct DecideInput {
   const SessionFacts& session;
   std::int64_t now_us = 0;
   // Per request index, the size of its body (the stage inputs projection's body_bytes):
-  // the enqueued-token quota's estimates. Empty counts every request as 0 tokens.
+  // the enqueued-token quota's estimates and the batch byte limit. Empty counts every
+  // request as 0 tokens and 0 bytes.
   std::span<const std::uint32_t> request_body_bytes = {};
 };
+
+// The bytes one request adds to a batch's input as planning counts them: its body plus the
+// provider's per-line wrapper (custom_id, method, url; at most ~120 bytes besides the id).
+inline std::uint64_t PlannedLineBytes(std::uint32_t body_bytes, std::size_t custom_id_bytes) {
+  return std::uint64_t{body_bytes} + 120 + custom_id_bytes;
+}
 
 struct Decision {
   std::vector<Command> commands;

@@ -292,8 +292,8 @@ base::Status Executor::Do(const PlanBatch& command) {
   for (std::size_t i = 0; i < command.requests.size(); ++i) {
     const std::uint32_t request = command.requests[i];
     const std::uint32_t body_bytes = deps_.projections->stage_inputs.body_bytes[request];
-    // Each line carries the body plus the provider's wrapper (~120 bytes).
-    const std::uint64_t line_bytes = body_bytes + 120 + lc.requests.custom_id(request).size();
+    const std::uint64_t line_bytes =
+        PlannedLineBytes(body_bytes, lc.requests.custom_id(request).size());
     if (i > 0 && bytes + line_bytes > policy.batch_max_bytes) break;  // the rest: next batch
     bytes += line_bytes;
     tokens += EstimatedTokensOfBody(body_bytes);

@@ -611,5 +611,29 @@ TEST_CASE("a provider that never answers stops the run (exit 6) instead of holdi
   CHECK(harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"]["succeeded"] == 4);
 }
 
+TEST_CASE("a request over the batch byte limit on its own is never sent and is reported",
+          "[orchestrator][engine]") {
+  EngineHarness harness;
+  std::string dataset;
+  for (int i = 0; i < 4; ++i) {
+    const std::string problem = i == 2 ? std::string(3000, 'x') : "What is " + std::to_string(i);
+    dataset += R"({"id": "q00)" + std::to_string(i) + R"(", "problem": ")" + problem + "\"}\n";
+  }
+  harness.Write("data.jsonl", dataset);
+  const std::string extra = "        batch_limits: {max_bytes: 2000}\n";
+  auto outcome =
+      harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, "oa", extra)));
+  REQUIRE(outcome.ok());
+  CHECK(outcome->status == replay::RunStatus::kCompleted);
+  const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+  CAPTURE(stage.dump(2));
+  CHECK(stage["succeeded"] == 3);
+  CHECK(stage["final_failed_ids"] == nlohmann::json::array({"q002"}));
+  CHECK(stage["errors"]["q002"] == "request_too_large");
+  const nlohmann::json submissions = harness.Stats()["openai"]["submissions"];
+  CHECK_FALSE(submissions.contains("q002"));
+  CHECK(submissions.size() == 3);
+}
+
 }  // namespace
 }  // namespace batchlog::orchestrator
