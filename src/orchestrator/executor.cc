@@ -566,6 +566,15 @@ base::Status Executor::Do(const SubmitBatch& command) {
     const std::filesystem::path input = SpoolPathOf(batch_key).concat(".input.jsonl");
     auto uploaded = provider->UploadInput(spec, input);
     std::filesystem::remove(input, ignored);
+    if (!uploaded.ok() && uploaded.status().code() == base::StatusCode::kResourceExhausted) {
+      // The input file could not be written here (a full disk; a provider's 429 to an upload
+      // is a rejection, not a Status): stop, resumable, rather than fill the disk again.
+      StopRun(base::ResourceExhaustedError("batch " + batch_key + ": " +
+                                           uploaded.status().message() +
+                                           "; free space, then `batchlog resume " +
+                                           deps_.log->run_id() + "`"));
+      return base::Status::Ok();
+    }
     if (!uploaded.ok()) {
       // An upload whose outcome is unknown leaves at worst an unused file: upload again.
       CallFailed(batch, policy, "upload",

@@ -138,11 +138,17 @@ base::Result<std::uint64_t> WriteOpenAiInputFile(const SubmitSpec& spec,
               std::fwrite("}\n", 1, 2, file) == 2;
     bytes += prefix.size() + verbatim.size() + 2;
   }
-  const int write_errno = errno;
+  int write_errno = errno;
   const bool closed = std::fclose(file) == 0;
+  if (written && !closed) write_errno = errno;  // buffered bytes failed at close
   if (!written || !closed) {
-    return base::InternalError("cannot write the input file " + path.string() + ": " +
-                               std::error_code(write_errno, std::generic_category()).message());
+    std::string message = "cannot write the input file " + path.string() + ": " +
+                          std::error_code(write_errno, std::generic_category()).message();
+    // A full disk is a resource to free, not an internal fault (exit 6, docs/cli.md).
+    if (write_errno == ENOSPC || write_errno == EDQUOT) {
+      return base::ResourceExhaustedError(std::move(message));
+    }
+    return base::InternalError(std::move(message));
   }
   return bytes;
 }

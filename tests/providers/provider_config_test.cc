@@ -188,6 +188,21 @@ TEST_CASE("the OpenAI input file embeds each body byte for byte, one request per
   CHECK(AnthropicCreateBody(spec).status().code() == base::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("an input file that meets a full disk is ResourceExhausted, not an internal error",
+          "[providers][config]") {
+  if (!std::filesystem::exists("/dev/full")) {
+    WARN("skipped: no /dev/full on this system");
+    return;
+  }
+  SubmitSpec spec;
+  spec.batch_key = "bk";
+  spec.endpoint = "/v1/chat/completions";
+  spec.requests = {{"a-1", R"({"model":"m"})"}};
+  const auto full = WriteOpenAiInputFile(spec, "/dev/full");  // every write: ENOSPC
+  CHECK(full.status().code() == base::StatusCode::kResourceExhausted);
+  CHECK(full.status().message().find("No space left on device") != std::string::npos);
+}
+
 TEST_CASE("the OpenAI metadata names run, batch key, stage and attempt", "[providers][config]") {
   SubmitSpec spec;
   spec.run_id = "run \"7\"";
