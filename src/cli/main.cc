@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "src/cli/cli_context.h"
 #include "src/cli/commands.h"
@@ -14,6 +16,12 @@
 int main(int argc, char** argv) {
   using namespace batchlog::cli;
   CliContext context;
+  // Library warnings (a damaged snapshot skipped, ...) go to stderr, so the stdout of
+  // `manifest`, `events` and `results` stays machine-readable. run/resume/cancel install
+  // their own logger (run_options.cc).
+  auto warnings = spdlog::stderr_logger_st("batchlog-cli");
+  warnings->set_pattern("batchlog: %l: %v");
+  spdlog::set_default_logger(warnings);
   if (const char* env_store = std::getenv("BATCHLOG_STORE"); env_store && *env_store) {
     context.store = env_store;
   }

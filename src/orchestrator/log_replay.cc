@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "replay/replayer.h"
 #include "replay/snapshot_codec.h"
 
@@ -35,21 +37,31 @@ base::Result<replay::Projections> ReplayLog(const store::EventLog& log, std::uin
                                std::to_string(last) + ")");
   }
   replay::Projections projections;
-  BATCHLOG_ASSIGN_OR_RETURN(auto snapshot, log.LatestSnapshot(as_of_seq));
+  // A snapshot is a cache of the fold: one that cannot be read or decoded (damage) is
+  // reported, then the log, which is the truth, is folded from its start instead.
+  auto snapshot = log.LatestSnapshot(as_of_seq);
+  if (!snapshot.ok()) {
+    spdlog::warn("run '{}': the latest snapshot cannot be read ({}); folding the log from its "
+                 "start instead (`batchlog verify {}` reports the damage)",
+                 log.run_id(), snapshot.status().message(), log.run_id());
+    snapshot = std::optional<store::Snapshot>();
+  }
   // A snapshot written by a batchlog with another snapshot format is a cache this build
   // cannot use, not damage: fold the log from its start instead.
-  if (snapshot.has_value() &&
-      replay::SnapshotVersion(snapshot->bytes).value_or(replay::kSnapshotVersion) !=
+  if (snapshot->has_value() &&
+      replay::SnapshotVersion((*snapshot)->bytes).value_or(replay::kSnapshotVersion) !=
           replay::kSnapshotVersion) {
-    snapshot.reset();
+    snapshot->reset();
   }
-  if (snapshot.has_value()) {
-    auto decoded = replay::DecodeSnapshot(snapshot->bytes);
-    if (!decoded.ok()) {
-      return decoded.status().WithContext("run '" + log.run_id() + "': snapshot at seq " +
-                                          std::to_string(snapshot->seq));
+  if (snapshot->has_value()) {
+    auto decoded = replay::DecodeSnapshot((*snapshot)->bytes);
+    if (decoded.ok()) {
+      projections = std::move(decoded).value();
+    } else {
+      spdlog::warn("run '{}': the snapshot at seq {} cannot be decoded ({}); folding the log "
+                   "from its start instead (`batchlog verify {}` reports the damage)",
+                   log.run_id(), (*snapshot)->seq, decoded.status().message(), log.run_id());
     }
-    projections = std::move(decoded).value();
   }
   if (from_snapshot_seq != nullptr) *from_snapshot_seq = projections.last_seq;
   store::ReadOptions options;

@@ -291,6 +291,19 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
                             store::Store::Open(request.store_root, false, request.store_options));
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<store::EventLog> log,
                             store.OpenRun(run_id, store::OpenMode::kReadWrite));
+  if (request.store_options.recover_damaged_wal) {
+    // The operator accepted a loss: say how much, as far as meta.json saw the run.
+    const auto metadata = store.ReadRunMetadata(run_id);
+    const std::uint64_t seen = metadata.ok() ? metadata->last_seq : 0;
+    if (seen > log->last_seq()) {
+      spdlog::warn(
+          "run '{}': the log now ends at seq {}; meta.json last saw seq {}: the events in "
+          "between are gone for good. Batches submitted among them are unknown to the run and "
+          "their requests are submitted again: check the provider's console for batches "
+          "created after the last kept event and cancel or account for them",
+          std::string(run_id), log->last_seq(), seen);
+    }
+  }
   EarlySetup early_setup(*log, request.setup);
   std::uint64_t snapshot_seq = 0;
   BATCHLOG_ASSIGN_OR_RETURN(replay::Projections projections,

@@ -185,6 +185,7 @@ TEST_CASE("a WAL that lost synced writes (cut far back, or deleted) is refused, 
   const ChildResult recovered = harness.Batchlog(accept);
   INFO(recovered.err);
   CHECK(recovered.err.find("synced writes were lost") == std::string::npos);
+  CHECK(recovered.err.find("gone for good") != std::string::npos);  // the loss is named
   CHECK(recovered.err.find("its log is empty") != std::string::npos);
 }
 

@@ -245,6 +245,30 @@ TEST_CASE("verify reports a snapshot that disagrees with the log at its seq", "[
   CHECK(HasFailure(report, "snapshots", snapshot_seq));
 }
 
+TEST_CASE("a snapshot that cannot be decoded is reported by verify, and reads fold the log",
+          "[crash][verify]") {
+  CompletedRun run;
+  const std::string manifest_before = run.harness.Batchlog({"manifest", run.harness.run_id()}).out;
+  REQUIRE_FALSE(manifest_before.empty());
+  const std::uint64_t snapshot_seq = run.LatestSnapshotSeq();
+  {
+    store::testing::RawRunDatabase raw(run.log_dir());
+    std::string bytes = raw.Get(kf::kSnapshotsColumnFamily, SeqKey(snapshot_seq));
+    REQUIRE(bytes.size() > 64);
+    bytes.resize(bytes.size() / 2);  // a well-formed header, a cut body
+    raw.Put(kf::kSnapshotsColumnFamily, SeqKey(snapshot_seq), bytes);
+  }
+  const VerifyReport report = run.Verify();
+  INFO(orchestrator::RenderVerifyReport(report));
+  CHECK(HasFailure(report, "snapshots", snapshot_seq));
+  // The snapshot is a cache: reads warn and fold the log, which gives the same manifest.
+  const ChildResult manifest = run.harness.Batchlog({"manifest", run.harness.run_id()});
+  INFO(manifest.err);
+  CHECK(manifest.exit_code == 0);
+  CHECK(manifest.out == manifest_before);
+  CHECK(manifest.err.find("cannot be decoded") != std::string::npos);
+}
+
 TEST_CASE("verify skips a snapshot of another snapshot format and says so", "[crash][verify]") {
   CompletedRun run;
   const std::uint64_t snapshot_seq = run.LatestSnapshotSeq();
