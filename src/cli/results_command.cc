@@ -45,7 +45,14 @@ base::Status WriteResults(const orchestrator::RunReader& reader, const std::stri
     line.pop_back();  // the closing brace: the response is appended raw
     const std::uint64_t result_seq = projections.stage_inputs.result_seq[request];
     if (status == replay::RequestStatus::kSucceeded && result_seq != 0) {
-      BATCHLOG_ASSIGN_OR_RETURN(std::string body, reader.ReadBlob(result_seq));
+      base::Result<std::string> read = reader.ReadBlob(result_seq);
+      if (read.status().code() == base::StatusCode::kNotFound) {
+        // Every recorded success stores its response: a missing one was lost, not absent.
+        return base::DataLossError(read.status().message() +
+                                   ", though it records a succeeded result (run `batchlog "
+                                   "verify " + reader.run_id() + "`)");
+      }
+      BATCHLOG_ASSIGN_OR_RETURN(std::string body, std::move(read));
       line += ",\"response\":";
       line += body.empty() ? "null" : body;
     } else if (lifecycle.requests.last_error[request] != replay::kNoIndex) {

@@ -71,6 +71,7 @@ class CheckingSource final : public replay::EventSource {
     if (!reader_->Next()) return nullptr;
     const v1::Event& event = reader_->event();
     ++report_.events_read;
+    if (event.blob_bytes() > 0) blobs_.push_back({event.seq(), event.blob_bytes()});
     if (event.has_batch_planned()) {
       planned_seq_by_key_.emplace(event.batch_planned().batch_key(), event.seq());
     } else if (const std::optional<OutcomeRef> outcome = OutcomeOf(event)) {
@@ -81,7 +82,38 @@ class CheckingSource final : public replay::EventSource {
   base::Status status() const override { return reader_->status(); }
   std::uint64_t next_seq() const { return reader_->next_seq(); }
 
+  // Reads every blob the events read so far name, in one forward scan of the payloads, and
+  // checks each has the size its event records.
+  void CheckPayloads() {
+    std::vector<std::uint64_t> seqs;
+    seqs.reserve(blobs_.size());
+    for (const BlobRef& blob : blobs_) seqs.push_back(blob.seq);
+    std::size_t next = 0;
+    const base::Status read = log_.ReadBlobs(
+        seqs, [&](std::uint64_t seq, std::string_view bytes) -> base::Status {
+          const BlobRef& expected = blobs_[next++];
+          if (bytes.size() != expected.bytes) {
+            Fail("payloads", seq,
+                 "the blob of the event at seq " + std::to_string(seq) + " is " +
+                     std::to_string(bytes.size()) + " bytes; the event records " +
+                     std::to_string(expected.bytes));
+          } else {
+            ++report_.payloads_checked;
+          }
+          return base::Status::Ok();
+        });
+    if (!read.ok()) {
+      const std::uint64_t seq = next < blobs_.size() ? blobs_[next].seq : 0;
+      Fail("payloads", seq, read.message());
+    }
+  }
+
  private:
+  struct BlobRef {
+    std::uint64_t seq;
+    std::uint32_t bytes;
+  };
+
   void Fail(std::string check, std::uint64_t seq, std::string message) {
     report_.failures.push_back({std::move(check), seq, std::move(message)});
   }
@@ -147,6 +179,7 @@ class CheckingSource final : public replay::EventSource {
   VerifyReport& report_;
   std::unique_ptr<store::EventLogReader> reader_;
   std::map<std::string, std::uint64_t, std::less<>> planned_seq_by_key_;
+  std::vector<BlobRef> blobs_;  // (seq, bytes) of every event with a blob, in seq order
 };
 
 // Seqs of every snapshot of the log, ascending.
@@ -268,6 +301,7 @@ base::Result<VerifyReport> VerifyRun(const std::filesystem::path& store_root,
     replay::Replayer replayer(scratch);
     CheckingSource source(*log, scratch, snapshot_seqs, report);
     const base::Status folded = replayer.Fold(source);
+    source.CheckPayloads();
     if (!source.status().ok()) {
       report.failures.push_back({"density", source.next_seq(), source.status().message()});
     } else if (!folded.ok()) {
@@ -356,6 +390,9 @@ std::string RenderVerifyReport(const VerifyReport& report) {
        true);
   line("pairing", std::to_string(report.outcomes_paired) + " outcomes name their BatchPlanned",
        true);
+  line("payloads",
+       std::to_string(report.payloads_checked) +
+           " blobs (request and response bodies) read, each the size its event records");
   line("intents",
        report.status == replay::RunStatus::kCompleted ? "none open" : "checked on completed runs",
        true);

@@ -47,6 +47,7 @@ struct VerifyReport {
   std::uint64_t snapshots_checked = 0;
   std::uint64_t latest_snapshot_seq = 0;  // 0 = none
   std::uint64_t outcomes_paired = 0;
+  std::uint64_t payloads_checked = 0;  // blobs read back with the size their event records
   std::uint64_t manifest_seq = 0;  // generated_at_seq of the manifest file; 0 = no file
   // The log was read and folded to its last seq; when false, the checks that need the
   // whole run (replay, snapshots, pairing, intents) are reported as not checked.

@@ -269,6 +269,32 @@ TEST_CASE("a snapshot that cannot be decoded is reported by verify, and reads fo
   CHECK(manifest.err.find("cannot be decoded") != std::string::npos);
 }
 
+TEST_CASE("verify reads every payload: a lost or cut blob is reported with its seq",
+          "[crash][verify]") {
+  CompletedRun run;
+  const std::uint64_t succeeded =
+      run.FindSeq([](const events::v1::Event& e) { return e.has_request_succeeded(); });
+  const std::uint64_t planned =
+      run.FindSeq([](const events::v1::Event& e) { return e.has_request_planned(); });
+  {
+    store::testing::RawRunDatabase raw(run.log_dir());
+    raw.Delete(kf::kPayloadsColumnFamily, SeqKey(succeeded));
+    std::string body = raw.Get(kf::kPayloadsColumnFamily, SeqKey(planned));
+    body.pop_back();
+    raw.Put(kf::kPayloadsColumnFamily, SeqKey(planned), body);
+  }
+  const VerifyReport report = run.Verify();
+  INFO(orchestrator::RenderVerifyReport(report));
+  CHECK(HasFailure(report, "payloads", planned));    // one byte short
+  CHECK(HasFailure(report, "payloads", succeeded));  // gone
+  CHECK_FALSE(report.ok());
+  // The results of that stage are refused as data loss, not "not found".
+  const ChildResult results = run.harness.Batchlog(
+      {"results", run.harness.run_id(), "--workflow", "math", "--stage", "stage_1"});
+  INFO(results.err);
+  CHECK(results.exit_code == 4);
+}
+
 TEST_CASE("verify skips a snapshot of another snapshot format and says so", "[crash][verify]") {
   CompletedRun run;
   const std::uint64_t snapshot_seq = run.LatestSnapshotSeq();
