@@ -88,6 +88,12 @@ base::Result<Dataset> Dataset::FromBuffer(std::unique_ptr<char[]> buffer, std::s
 
     simdjson::dom::element document;
     if (const auto error = parser.parse(data + begin, stop - begin, false).get(document)) {
+      if (error == simdjson::NUMBER_ERROR || error == simdjson::NUMBER_OUT_OF_RANGE) {
+        return LineError(path, line,
+                         "not valid JSON, or a number batchlog cannot read: integers must fit "
+                         "in 64 bits and other numbers in a double; write such a number as a "
+                         "string (" + std::string(simdjson::error_message(error)) + ")");
+      }
       return LineError(path, line,
                        std::string("not valid JSON (") + simdjson::error_message(error) + ")");
     }
@@ -145,8 +151,12 @@ base::Result<Dataset> Dataset::FromBuffer(std::unique_ptr<char[]> buffer, std::s
 base::Result<Dataset> ReadDataset(const std::filesystem::path& path, std::string_view id_field) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    return base::NotFoundError(path.string() + ": cannot open the dataset (" +
-                               std::strerror(errno) + ")");
+    const int open_errno = errno;
+    std::string message =
+        path.string() + ": cannot open the dataset (" + std::strerror(open_errno) + ")";
+    // Missing: not found; there but unreadable (permissions): invalid input, like a bad file.
+    if (open_errno == ENOENT) return base::NotFoundError(std::move(message));
+    return base::InvalidArgumentError(std::move(message));
   }
   std::string error;
   std::unique_ptr<char[]> buffer;

@@ -363,8 +363,10 @@ base::Status Parser::ParseWorkflow(const YAML::Node& node, std::uint32_t index,
   workflow.dataset = dataset_path.is_absolute() ? dataset_path : path_.parent_path() / dataset_path;
   std::error_code error;
   if (!std::filesystem::is_regular_file(workflow.dataset, error)) {
+    const bool exists = std::filesystem::exists(workflow.dataset, error);
     return source_.Error(dataset->ValueMark(), path + ".dataset",
-                         "dataset file " + Quoted(dataset_text) + " not found (looked for " +
+                         "dataset file " + Quoted(dataset_text) +
+                             (exists ? " is not a regular file (" : " not found (looked for ") +
                              workflow.dataset.string() + ")");
   }
 

@@ -55,6 +55,14 @@ TEST_CASE("a broken line is reported with its file and line number", "[workflow]
         "d.jsonl:2: expected one JSON object per line, got an array");
   CHECK(ErrorOf(ParseDataset("{\"id\": \"a\", \"t\": \"\xC3\"}\n", "d.jsonl", "id"))
             .rfind("d.jsonl:1: not valid JSON (", 0) == 0);
+  // Valid JSON with a number outside 64 bits: the message says what to do about it.
+  for (const char* number : {"123456789012345678901234567890", "1e400"}) {
+    CAPTURE(number);
+    const std::string big = ErrorOf(ParseDataset(
+        std::string("{\"id\": \"a\", \"n\": ") + number + "}\n", "d.jsonl", "id"));
+    CHECK(big.rfind("d.jsonl:1: not valid JSON, or a number batchlog cannot read", 0) == 0);
+    CHECK(big.find("write such a number as a string") != std::string::npos);
+  }
 }
 
 TEST_CASE("a sample without a usable id is refused naming its line", "[workflow][dataset]") {

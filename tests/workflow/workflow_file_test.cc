@@ -308,6 +308,8 @@ TEST_CASE("every validation error names file, line, column and key", "[workflow]
        "200000000 bytes per batch (stage 's1', provider 'openai')"},
       {"missing dataset file", "    dataset: data.jsonl\n", "    dataset: nope.jsonl\n",
        ":7:14: workflows[0].dataset: dataset file 'nope.jsonl' not found (looked for "},
+      {"dataset that is a directory", "    dataset: data.jsonl\n", "    dataset: .\n",
+       ":7:14: workflows[0].dataset: dataset file '.' is not a regular file ("},
       {"template reading a later stage", "content: \"{{sample.q}}\"", "content: \"{{s2.text}}\"",
        ":11:59: workflows[0].stages[0].body.messages[0].content: {{s2.text}}: stage 's2' is "
        "not earlier than 's1'"},
