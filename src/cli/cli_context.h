@@ -23,6 +23,9 @@ inline constexpr int kExitNotFound = 3;
 inline constexpr int kExitDataLoss = 4;
 inline constexpr int kExitInvalidInput = 5;
 inline constexpr int kExitUnavailable = 6;
+// run/resume/demo stopped by SIGINT or SIGTERM before the run ended; it is resumable
+// (128 + SIGINT, as a shell reports an interrupted command).
+inline constexpr int kExitStopped = 130;
 
 struct CliContext {
   // The store directory: --store, else $BATCHLOG_STORE, else ./.batchlog.

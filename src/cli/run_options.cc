@@ -138,7 +138,7 @@ int FinishRun(const base::Result<orchestrator::RunOutcome>& outcome, const RunOp
                                 : std::string(replay::RunStatusName(outcome->status));
   std::printf("run %s: %s\nmanifest: %s\n", outcome->run_id.c_str(), state.c_str(),
               outcome->manifest_path.string().c_str());
-  return kExitOk;
+  return outcome->stopped ? kExitStopped : kExitOk;
 }
 
 }  // namespace batchlog::cli

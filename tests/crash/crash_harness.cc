@@ -96,6 +96,10 @@ bool Child::Exited() {
   return reaped_;
 }
 
+void Child::Signal(int signal) {
+  if (!reaped_) ::kill(pid_, signal);
+}
+
 void Child::Kill() {
   if (reaped_) return;
   ::kill(pid_, SIGKILL);

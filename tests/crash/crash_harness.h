@@ -64,6 +64,7 @@ class Child {
   // True once the child has exited (reaps it).
   bool Exited();
   void Kill();  // SIGKILL, then reap
+  void Signal(int signal);  // sends it, does not wait
   // Waits (bounded polling; fails the test after `timeout_s`) and returns how it ended.
   ChildResult Wait(double timeout_s = 120);
 

@@ -8,6 +8,7 @@
 // process start, which covers start-up, replay, submission, polling, ingestion and the
 // stage and run ends of this scenario.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -16,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/crash/crash_harness.h"
+#include "tests/support/files.h"
 
 namespace batchlog::crash {
 namespace {
@@ -82,6 +84,39 @@ TEST_CASE("a run killed with SIGKILL at random instants resumes to the uninterru
           "(Anthropic for both stages)",
           "[crash][kill9]") {
   KillLoop(AnthropicThenAnthropic(), TestSeed(20261129));
+}
+
+TEST_CASE("SIGINT or SIGTERM stops a run between two steps with exit 130, stopped and whole",
+          "[crash][signal]") {
+  const int signal = GENERATE(SIGINT, SIGTERM);
+  CAPTURE(signal);
+  CrashHarness harness(OpenAiThenAnthropic(), "signal");
+  // A workflow whose provider does not answer and whose retry waits 30 s: the run is
+  // certainly still going (in a hold) when the signal comes.
+  std::string text = batchlog::testing::ReadFileText(harness.workflow());
+  const std::string fast = "initial_delay_s: 0.02, multiplier: 2, max_delay_s: 0.08";
+  REQUIRE(text.find(fast) != std::string::npos);
+  text.replace(text.find(fast), fast.size(), "initial_delay_s: 30, multiplier: 2, max_delay_s: 60");
+  const std::filesystem::path slow = harness.dir() / "slow.yaml";
+  batchlog::testing::WriteFileText(slow, text);
+  std::unique_ptr<Child> child = harness.Start({"run", slow.string(), "--run-id",
+                                                harness.run_id(), "--base-url",
+                                                "http://127.0.0.1:1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  REQUIRE_FALSE(child->Exited());
+  child->Signal(signal);
+  const ChildResult stopped = child->Wait(30);
+  INFO(stopped.out << stopped.err);
+  CHECK(stopped.exit_code == 130);
+  CHECK(stopped.out.find("stopped (resumable: batchlog resume " + harness.run_id()) !=
+        std::string::npos);
+  // Nobody writes the run now: it is listed as stopped, and its log is whole.
+  const ChildResult runs = harness.Batchlog({"runs"});
+  CHECK(runs.exit_code == 0);
+  CHECK(runs.out.find("stopped") != std::string::npos);
+  const ChildResult verify = harness.Batchlog({"verify", harness.run_id()});
+  INFO(verify.out << verify.err);
+  CHECK(verify.exit_code == 0);
 }
 
 }  // namespace
