@@ -106,7 +106,11 @@ void AddDemoCommand(CLI::App& app, CliContext& context) {
       return "sk-batchlog-demo";
     };
     const auto outcome = orchestrator::StartRun(example / "workflow.yaml", request);
-    context.exit_code = FinishRun(outcome, *options, context);
+    // The emulator lives in this process and goes with it: a stopped demo run has no
+    // provider to resume against.
+    context.exit_code = FinishRun(outcome, *options, context,
+                                  "the demo's emulator ran inside this process and is gone "
+                                  "with it; `batchlog demo` starts a new run");
     if (outcome.ok()) PrintSummary(*outcome);
     (*emulator)->Stop();
   });

@@ -123,7 +123,7 @@ orchestrator::RunRequest PrepareRun(const CliContext& context, const RunOptions&
 }
 
 int FinishRun(const base::Result<orchestrator::RunOutcome>& outcome, const RunOptions& options,
-              const CliContext& context) {
+              const CliContext& context, const std::string& stopped_hint) {
   spdlog::default_logger()->flush();
   if (!outcome.ok()) return ReportError(outcome.status());
   if (!options.quiet) {
@@ -133,9 +133,11 @@ int FinishRun(const base::Result<orchestrator::RunOutcome>& outcome, const RunOp
       if (projections.ok()) std::printf("%s", orchestrator::RenderProgress(*projections).c_str());
     }
   }
-  const std::string state = outcome->stopped
-                                ? "stopped (resumable: batchlog resume " + outcome->run_id + ")"
-                                : std::string(replay::RunStatusName(outcome->status));
+  const std::string state =
+      !outcome->stopped ? std::string(replay::RunStatusName(outcome->status))
+      : stopped_hint.empty()
+          ? "stopped (resumable: batchlog resume " + outcome->run_id + ")"
+          : "stopped (" + stopped_hint + ")";
   std::printf("run %s: %s\nmanifest: %s\n", outcome->run_id.c_str(), state.c_str(),
               outcome->manifest_path.string().c_str());
   return outcome->stopped ? kExitStopped : kExitOk;

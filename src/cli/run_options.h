@@ -32,7 +32,8 @@ void AddRunOptions(CLI::App& command, RunOptions& options);
 orchestrator::RunRequest PrepareRun(const CliContext& context, const RunOptions& options);
 
 // Prints the outcome (manifest path, final progress) and returns the exit code.
+// `stopped_hint`: what to do with a stopped run (default: resume it).
 int FinishRun(const base::Result<orchestrator::RunOutcome>& outcome, const RunOptions& options,
-              const CliContext& context);
+              const CliContext& context, const std::string& stopped_hint = {});
 
 }  // namespace batchlog::cli
