@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <system_error>
 #include <utility>
 
@@ -308,9 +309,15 @@ base::Result<DownloadedResults> OpenAiProvider::DownloadResults(
 
 base::Result<std::optional<BatchInfo>> OpenAiProvider::FindBatch(const FindBatchQuery& query) {
   std::string after;
+  // The list's order is not specified (it is newest first in practice): stopping at batches
+  // older than the plan is only safe while every batch seen so far came newest first.
+  bool newest_first = true;
+  std::int64_t previous_us = std::numeric_limits<std::int64_t>::max();
   for (std::uint32_t page_index = 0; page_index < query.max_pages; ++page_index) {
     BATCHLOG_ASSIGN_OR_RETURN(BatchPage page, ListBatches(after, find_page_size_));
     for (BatchInfo& batch : page.batches) {
+      newest_first = newest_first && batch.created_at_unix_us <= previous_us;
+      previous_us = batch.created_at_unix_us;
       const auto key = batch.metadata.find("batchlog_batch_key");
       if (key != batch.metadata.end() && key->second == query.batch_key) {
         return std::optional<BatchInfo>(std::move(batch));
@@ -320,7 +327,7 @@ base::Result<std::optional<BatchInfo>> OpenAiProvider::FindBatch(const FindBatch
       return std::optional<BatchInfo>();
     }
     const std::int64_t oldest_us = page.batches.back().created_at_unix_us;
-    if (query.planned_at_unix_us > 0 && oldest_us > 0 &&
+    if (newest_first && query.planned_at_unix_us > 0 && oldest_us > 0 &&
         oldest_us < query.planned_at_unix_us - kFindSkewMarginUs) {
       return std::optional<BatchInfo>();
     }

@@ -455,5 +455,35 @@ TEST_CASE("a results file whose whole last line lacks a newline is kept", "[prov
   }
 }
 
+TEST_CASE("FindBatch stops at batches older than the plan only while the list is newest first",
+          "[providers][odd]") {
+  // One canned page, served for every cursor: two batches of 2026-03-01, none of them ours,
+  // and more pages said to follow. The plan is a day later.
+  const auto page = [](std::int64_t first, std::int64_t second) {
+    return R"({"object":"list","data":[)"
+           R"({"id":"batch_a","object":"batch","status":"completed","created_at":)" +
+           std::to_string(first) +
+           R"(},{"id":"batch_b","object":"batch","status":"completed","created_at":)" +
+           std::to_string(second) + R"(}],"first_id":"batch_a","last_id":"batch_b",)"
+           R"("has_more":true})";
+  };
+  FindBatchQuery query;
+  query.batch_key = "bk-mine";
+  query.max_pages = 4;
+  query.planned_at_unix_us = (1772355600LL + 86400) * 1'000'000;
+  Fixture f;
+  auto provider = f.Make(ProviderKind::kOpenAi);
+  // Newest first: everything further down is older still, so the batch is not there.
+  f.server.Set("GET /v1/batches", {200, page(1772355700, 1772355600), "application/json", {}});
+  const auto absent = provider->FindBatch(query);
+  REQUIRE(absent.ok());
+  CHECK_FALSE(absent->has_value());
+  // Oldest first: a later page may hold it; never "absent" (a duplicate batch) on that basis.
+  f.server.Set("GET /v1/batches", {200, page(1772355600, 1772355700), "application/json", {}});
+  const auto unsure = provider->FindBatch(query);
+  CHECK(unsure.status().code() == base::StatusCode::kFailedPrecondition);
+  CHECK(unsure.status().message().find("raise max_pages") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace batchlog::providers
