@@ -685,31 +685,41 @@ class LineScanner {
     return p;
   }
 
-  // choices[0].finish_reason; the other elements are only validated.
+  // choices[0].finish_reason, or content_filter when a later choice has it (as the simdjson
+  // path: reading stops at the first element that is not an object; the rest is validated).
   const char* Choices(const char* p) {
     if (*p != '[') return SkipValue(p);
     p = SkipSpace(p + 1);
     if (*p == ']') return p + 1;
-    if (*p == '{') {
-      p = Object(p, kChoiceKeys, [&](int key, const char* value) {
+    bool reading = true;
+    bool first = true;
+    const auto element = [&](const char* q) -> const char* {
+      reading = reading && *q == '{';
+      if (!reading) return SkipValue(q);
+      std::string_view reason;
+      bool has_reason = false;
+      q = Object(q, kChoiceKeys, [&](int key, const char* value) {
         switch (key) {
           case kChoiceFinishReason:
-            return OptionalString(value, line_.finish_reason);
+            has_reason = true;
+            return OptionalString(value, reason);
           case kChoiceMessage:
             return SkipObject(value, kChatMessageKeys);
           default:
             return SkipValue(value);
         }
       });
-    } else {
-      p = SkipValue(p);
-    }
+      if (has_reason && (first || reason == "content_filter")) line_.finish_reason = reason;
+      first = false;
+      return q;
+    };
+    p = element(p);
     for (;;) {
       if (p == nullptr) return nullptr;
       p = SkipSpace(p);
       if (*p == ']') return p + 1;
       if (*p != ',') return nullptr;
-      p = SkipValue(SkipSpace(p + 1));
+      p = element(SkipSpace(p + 1));
     }
   }
 

@@ -255,6 +255,9 @@ class LineExtractor {
     if (type != od::json_type::array) return simdjson::SUCCESS;
     od::array choices;
     BATCHLOG_SIMDJSON_TRY(value.get_array().get(choices));
+    // The first choice's reason, unless a later one (n > 1) was filtered: a refusal in any
+    // choice makes the response a content-policy failure.
+    bool first = true;
     for (auto element_result : choices) {
       od::value element;
       BATCHLOG_SIMDJSON_TRY(std::move(element_result).get(element));
@@ -266,10 +269,12 @@ class LineExtractor {
         od::field field;
         BATCHLOG_SIMDJSON_TRY(std::move(field_result).get(field));
         if (KeyIs(field.key(), "finish_reason")) {
-          BATCHLOG_SIMDJSON_TRY(OptionalString(field.value(), line.finish_reason));
+          std::string_view reason;
+          BATCHLOG_SIMDJSON_TRY(OptionalString(field.value(), reason));
+          if (first || reason == "content_filter") line.finish_reason = reason;
         }
       }
-      break;  // the rest of the array is skipped by the parent's iteration
+      first = false;
     }
     return simdjson::SUCCESS;
   }

@@ -327,6 +327,21 @@ TEST_CASE("field order within a line does not matter", "[providers][results_pars
   CHECK(anthropic.lines[0].http_status == 529);
 }
 
+TEST_CASE("a filtered choice among several makes the finish reason content_filter",
+          "[providers][results_parser]") {
+  const auto line = [](const char* first, const char* second) {
+    return std::string(R"({"custom_id":"a","response":{"status_code":200,"body":{"choices":[)") +
+           R"({"index":0,"finish_reason":")" + first + R"("},{"index":1,"finish_reason":")" +
+           second + R"("}]}},"error":null})" + "\n";
+  };
+  const Parsed filtered = ParseText(ProviderKind::kOpenAi, line("stop", "content_filter"));
+  REQUIRE(filtered.status.ok());
+  CHECK(filtered.lines[0].finish_reason == "content_filter");
+  const Parsed both_fine = ParseText(ProviderKind::kOpenAi, line("length", "stop"));
+  REQUIRE(both_fine.status.ok());
+  CHECK(both_fine.lines[0].finish_reason == "length");  // the first choice's
+}
+
 TEST_CASE("usage is read from both providers and from the Responses API, cached tokens included",
           "[providers][results_parser]") {
   const Parsed chat = ParseText(
