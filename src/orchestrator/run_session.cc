@@ -243,15 +243,22 @@ std::filesystem::path ManifestPath(const std::filesystem::path& store_root,
 base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
                                   const RunRequest& request) {
   BATCHLOG_ASSIGN_OR_RETURN(workflow::WorkflowFile file, workflow::LoadWorkflowFile(workflow_path));
-  BATCHLOG_ASSIGN_OR_RETURN(store::Store store,
-                            store::Store::Open(request.store_root, true, request.store_options));
   const std::string run_id = request.run_id.empty()
                                  ? DefaultRunId(file.run_name, request.setup.clock->Now())
                                  : request.run_id;
   BATCHLOG_RETURN_IF_ERROR(store::ValidateRunId(run_id));
+  // A store that does not exist yet is created only once the input has passed every check
+  // (bad input writes nothing, not even an empty store).
+  std::optional<store::Store> store;
+  if (auto existing = store::Store::Open(request.store_root, false, request.store_options);
+      existing.ok()) {
+    store = std::move(existing).value();
+  } else if (existing.status().code() != base::StatusCode::kNotFound) {
+    return existing.status();
+  }
   std::unique_ptr<store::EventLog> log;
-  if (store.ReadRunMetadata(run_id).ok()) {
-    BATCHLOG_ASSIGN_OR_RETURN(log, store.OpenRun(run_id, store::OpenMode::kReadWrite));
+  if (store.has_value() && store->ReadRunMetadata(run_id).ok()) {
+    BATCHLOG_ASSIGN_OR_RETURN(log, store->OpenRun(run_id, store::OpenMode::kReadWrite));
     if (log->last_seq() > 0) {
       return ContinueExisting(std::move(log), workflow_path, std::move(file), request);
     }
@@ -262,6 +269,10 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
   // Everything is checked before the run exists: bad input records nothing.
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> setup,
                             RunSetup::Build(std::move(file), request.setup));
+  if (!store.has_value()) {
+    BATCHLOG_ASSIGN_OR_RETURN(
+        store, store::Store::Open(request.store_root, true, request.store_options));
+  }
 
   store::RunMetadata metadata;
   metadata.run_id = run_id;
@@ -269,7 +280,7 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
   metadata.created_at_unix_us = base::ToUnixMicros(request.setup.clock->Now());
   metadata.status = "running";
   if (log == nullptr) {
-    BATCHLOG_ASSIGN_OR_RETURN(log, store.CreateRun(metadata));
+    BATCHLOG_ASSIGN_OR_RETURN(log, store->CreateRun(metadata));
   }
 
   const std::uint64_t seed = request.seed != 0 ? request.seed : base::SystemRandom().NextU64();
@@ -282,7 +293,7 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
     BATCHLOG_RETURN_IF_ERROR(log->Append(step).status());
     BATCHLOG_ASSIGN_OR_RETURN(projections, ReplayLog(*log));
   }
-  return Drive(store, std::move(log), std::move(projections), std::move(setup), request, seed,
+  return Drive(*store, std::move(log), std::move(projections), std::move(setup), request, seed,
                std::nullopt);
 }
 

@@ -334,6 +334,8 @@ TEST_CASE("a missing API key variable is one line naming provider and variable o
   CHECK(result.err.find("provider 'gw': the API key variable BATCHLOG_CLI_TEST_UNSET_KEY "
                         "is not set") != std::string::npos);
   CHECK(result.err.find("provider gw") == std::string::npos);
+  // Refused before anything was written: not even the store.
+  CHECK_FALSE(std::filesystem::exists(dir / "store"));
 }
 
 TEST_CASE("a store of a newer format is a one-line error with a non-zero exit", "[cli]") {
