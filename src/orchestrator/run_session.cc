@@ -94,11 +94,10 @@ base::Result<RunOutcome> Drive(store::Store& store, std::unique_ptr<store::Event
   // meta.json: the small facts `batchlog runs` lists without opening the log, refreshed
   // with the manifest file while the run goes and once more at its end.
   auto metadata = store.ReadRunMetadata(outcome.run_id);
-  const auto refresh_metadata = [&](const replay::Projections& projections) {
+  const auto refresh_metadata = [&](const replay::Projections& now) {
     if (!metadata.ok()) return;
-    metadata->status =
-        std::string(replay::RunStatusName(projections.run_state.lifecycle.run_status));
-    metadata->last_seq = projections.last_seq;
+    metadata->status = std::string(replay::RunStatusName(now.run_state.lifecycle.run_status));
+    metadata->last_seq = now.last_seq;
     metadata->synced_seq = log->synced_seq();
     metadata->updated_at_unix_us = base::ToUnixMicros(request.setup.clock->Now());
     store.WriteRunMetadata(*metadata).IgnoreError();  // informational only
