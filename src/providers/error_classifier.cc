@@ -183,10 +183,12 @@ Classification ClassifyByRules(const ErrorFacts& facts, ErrorClass unknown_defau
   if (const Rule* rule = FindText(RuleKey::kCode, facts.provider, facts.error_code)) {
     return from_rule(*rule, facts.error_code);
   }
-  // Refused credentials, billing or permission: the status names the cause better than the
-  // type, which is generic there (OpenAI answers a bad key with 401 invalid_request_error and
-  // no code, which the type alone would call permanent).
-  if (facts.http_status == 401 || facts.http_status == 402 || facts.http_status == 403) {
+  // Refused credentials, billing or permission, a timeout or a conflict: the status names
+  // the cause better than the type, which is generic there (OpenAI answers a bad key with
+  // 401 invalid_request_error and no code, which the type alone would call permanent; both
+  // SDKs retry 408 and 409 whatever the body says).
+  if (facts.http_status == 401 || facts.http_status == 402 || facts.http_status == 403 ||
+      facts.http_status == 408 || facts.http_status == 409) {
     if (const Rule* rule = FindStatus(facts.provider, facts.http_status)) {
       return from_rule(*rule, facts.error_code.empty() ? rule->canonical : facts.error_code);
     }

@@ -10,9 +10,13 @@
 //   outcome              | Anthropic result expired / canceled       | retryable / cancelled
 //   finish/stop reason   | OpenAI content_filter, Anthropic refusal  | permanent
 //   error code           | rate_limit_exceeded, insufficient_quota   | retryable / operator
+//   HTTP 401-403 408 409 | the status, over a generic error type     | operator / retryable
 //   error type           | overloaded_error, invalid_request_error   | retryable / permanent
 //   HTTP status          | 408 409 429 5xx / 400 413 422 404         | retryable / permanent
 //                        | 401 402 403                               | operator action
+//
+// (An OpenAI 401 for a missing key says only invalid_request_error, and both SDKs retry 408
+// and 409 whatever the body: for those statuses the status speaks before the type.)
 //
 // Overrides (from the workflow file) replace the class of one code, type or canonical
 // code. A failure no rule knows takes the configurable default class and is flagged

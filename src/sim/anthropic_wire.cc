@@ -603,6 +603,18 @@ bool AnthropicRoutes::InjectControlFault(Operation operation, const httplib::Req
       WriteAnthropicError(response, 404, "not_found_error",
                           "Not found (injected by the fault plan)");
       return true;
+    case ControlFaultKind::kTimeout:
+      WriteAnthropicError(response, 504, "timeout_error",
+                          "Request timed out (injected by the fault plan)");
+      return true;
+    case ControlFaultKind::kConflict:
+      WriteAnthropicError(response, 409, "invalid_request_error",
+                          "Conflict (injected by the fault plan)");
+      return true;
+    case ControlFaultKind::kBadGateway:
+      response.status = 502;
+      response.set_content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+      return true;
     case ControlFaultKind::kNone:
     case ControlFaultKind::kConnectionReset:
     case ControlFaultKind::kDropResponse:

@@ -138,9 +138,13 @@ enum class ControlFaultKind : std::uint8_t {
   kUnauthorized,     // 401: the key is refused (OpenAI invalid_api_key, echoing it masked)
   kQuotaExceeded,    // OpenAI 429 insufficient_quota; Anthropic 402 billing_error
   kNotFound,         // 404: the batch, file or results are unknown (deleted, archived)
+  kTimeout,          // 408 (OpenAI) / 504 timeout_error (Anthropic)
+  kConflict,         // 409
+  kBadGateway,       // 502 with an HTML body, as a gateway in front of the API sends
 };
 // "none", "rate_limit", "server_error", "overloaded", "connection_reset", "drop_response",
-// "slow", "truncate", "unauthorized", "quota_exceeded", "not_found".
+// "slow", "truncate", "unauthorized", "quota_exceeded", "not_found", "timeout", "conflict",
+// "bad_gateway".
 std::string_view ControlFaultKindName(ControlFaultKind kind);
 
 struct ControlFaultRule {

@@ -131,6 +131,18 @@ std::optional<ControlFault> Guard(SimContext& context, Operation operation,
       WriteOpenAiError(response, 404, "invalid_request_error",
                        "No such object (injected by the fault plan)", "id");
       return std::nullopt;
+    case ControlFaultKind::kTimeout:
+      WriteOpenAiError(response, 408, "invalid_request_error",
+                       "Request timed out (injected by the fault plan).");
+      return std::nullopt;
+    case ControlFaultKind::kConflict:
+      WriteOpenAiError(response, 409, "invalid_request_error",
+                       "Another operation is in progress (injected by the fault plan).");
+      return std::nullopt;
+    case ControlFaultKind::kBadGateway:
+      response.status = 502;
+      response.set_content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+      return std::nullopt;
     case ControlFaultKind::kNone:
     case ControlFaultKind::kSlow:
     case ControlFaultKind::kConnectionReset:

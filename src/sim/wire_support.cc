@@ -202,6 +202,9 @@ bool ApplyTransportFault(const ControlFault& fault, const httplib::Request& requ
     case ControlFaultKind::kUnauthorized:
     case ControlFaultKind::kQuotaExceeded:
     case ControlFaultKind::kNotFound:
+    case ControlFaultKind::kTimeout:
+    case ControlFaultKind::kConflict:
+    case ControlFaultKind::kBadGateway:
       return false;
   }
   return false;
