@@ -302,8 +302,9 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<store::EventLog> log,
                             store.OpenRun(run_id, store::OpenMode::kReadWrite));
   if (request.store_options.recover_damaged_wal) {
-    // The operator accepted a loss: say how much, as far as meta.json saw the run.
-    const auto metadata = store.ReadRunMetadata(run_id);
+    // The operator accepted a loss: say how much, as far as meta.json saw the run, and
+    // record the log as it now is, so the next open does not refuse the same loss again.
+    auto metadata = store.ReadRunMetadata(run_id);
     const std::uint64_t seen = metadata.ok() ? metadata->last_seq : 0;
     if (seen > log->last_seq()) {
       spdlog::warn(
@@ -312,6 +313,11 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
           "their requests are submitted again: check the provider's console for batches "
           "created after the last kept event and cancel or account for them",
           std::string(run_id), log->last_seq(), seen);
+    }
+    if (metadata.ok() && metadata->synced_seq > log->last_seq()) {
+      metadata->last_seq = log->last_seq();
+      metadata->synced_seq = log->last_seq();
+      BATCHLOG_RETURN_IF_ERROR(store.WriteRunMetadata(*metadata));
     }
   }
   EarlySetup early_setup(*log, request.setup);

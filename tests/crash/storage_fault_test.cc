@@ -187,6 +187,10 @@ TEST_CASE("a WAL that lost synced writes (cut far back, or deleted) is refused, 
   CHECK(recovered.err.find("synced writes were lost") == std::string::npos);
   CHECK(recovered.err.find("gone for good") != std::string::npos);  // the loss is named
   CHECK(recovered.err.find("its log is empty") != std::string::npos);
+  // Once accepted, the loss is not refused again.
+  const ChildResult status = harness.Batchlog({"status", harness.run_id()});
+  INFO(status.err);
+  CHECK(status.err.find("synced writes were lost") == std::string::npos);
 }
 
 // --- a WAL damaged in the middle -------------------------------------------------------------
