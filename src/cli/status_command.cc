@@ -44,7 +44,7 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
     std::printf("%s", orchestrator::RenderProgress(*projections).c_str());
     std::printf("  %s", orchestrator::RenderCostLine(*projections).c_str());
     if (projections->run_state.lifecycle.run_status == replay::RunStatus::kRunning &&
-        !orchestrator::RunHasWriter(context.store, id)) {
+        !reader->has_writer()) {
       std::printf("  stopped: no process is writing this run; `batchlog resume %s` continues it\n",
                   id.c_str());
     }

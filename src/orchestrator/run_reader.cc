@@ -21,16 +21,13 @@ store::OpenMode ReadModeFor(const store::Store& store, std::string_view run_id) 
   return store.RunHasWriter(run_id) ? store::OpenMode::kSecondary : store::OpenMode::kReadOnly;
 }
 
-bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_id) {
-  auto store = store::Store::Open(store_root, false);
-  return store.ok() && store->RunHasWriter(run_id);
-}
 
 base::Result<RunReader> RunReader::Open(const std::filesystem::path& store_root,
                                         std::string_view run_id) {
   BATCHLOG_ASSIGN_OR_RETURN(store::Store store, store::Store::Open(store_root, false));
-  BATCHLOG_ASSIGN_OR_RETURN(auto log, store.OpenRun(run_id, ReadModeFor(store, run_id)));
-  return RunReader(std::move(log));
+  const store::OpenMode mode = ReadModeFor(store, run_id);
+  BATCHLOG_ASSIGN_OR_RETURN(auto log, store.OpenRun(run_id, mode));
+  return RunReader(std::move(log), mode == store::OpenMode::kSecondary);
 }
 
 const std::string& RunReader::run_id() const { return log_->run_id(); }

@@ -31,9 +31,6 @@ namespace batchlog::orchestrator {
 // run whose metadata says running but that no process writes is listed as "stopped".
 base::Result<std::vector<store::RunMetadata>> ListRuns(const std::filesystem::path& store_root);
 
-// True while another process writes the run (holds its write lock).
-bool RunHasWriter(const std::filesystem::path& store_root, std::string_view run_id);
-
 // How a read-only command opens a run: as a RocksDB secondary while another process writes
 // it, else read-only. A secondary tolerates table files it cannot find (the primary may have
 // compacted them away), so on a run nobody writes it would read a damaged log as a shorter
@@ -47,6 +44,8 @@ class RunReader {
 
   const std::string& run_id() const;
   std::uint64_t last_seq() const;
+  // Whether another process was writing the run when it was opened (see ReadModeFor).
+  bool has_writer() const { return has_writer_; }
 
   // Calls `visit` for each event with from_seq <= seq <= to_seq, in order; stops early when
   // visit returns false. A damaged log stops the visit with kDataLoss naming run and seq.
@@ -64,8 +63,10 @@ class RunReader {
   base::Result<std::string> Manifest(std::uint64_t as_of_seq) const;
 
  private:
-  explicit RunReader(std::unique_ptr<store::EventLog> log) : log_(std::move(log)) {}
+  RunReader(std::unique_ptr<store::EventLog> log, bool has_writer)
+      : log_(std::move(log)), has_writer_(has_writer) {}
   std::unique_ptr<store::EventLog> log_;
+  bool has_writer_ = false;
 };
 
 }  // namespace batchlog::orchestrator

@@ -612,8 +612,7 @@ bool AnthropicRoutes::InjectControlFault(Operation operation, const httplib::Req
                           "Conflict (injected by the fault plan)");
       return true;
     case ControlFaultKind::kBadGateway:
-      response.status = 502;
-      response.set_content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+      WriteBadGateway(response);
       return true;
     case ControlFaultKind::kNone:
     case ControlFaultKind::kConnectionReset:

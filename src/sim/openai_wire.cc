@@ -140,8 +140,7 @@ std::optional<ControlFault> Guard(SimContext& context, Operation operation,
                        "Another operation is in progress (injected by the fault plan).");
       return std::nullopt;
     case ControlFaultKind::kBadGateway:
-      response.status = 502;
-      response.set_content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+      WriteBadGateway(response);
       return std::nullopt;
     case ControlFaultKind::kNone:
     case ControlFaultKind::kSlow:

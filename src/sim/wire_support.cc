@@ -54,6 +54,11 @@ std::string EnsureRequestId(SimContext& context, Api api, httplib::Response& res
   return id;
 }
 
+void WriteBadGateway(httplib::Response& response) {
+  response.status = 502;
+  response.set_content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html");
+}
+
 void WriteOpenAiError(httplib::Response& response, int status, std::string_view type,
                       std::string_view message, std::string_view param, std::string_view code) {
   const nlohmann::json body = {{"error",

@@ -32,6 +32,8 @@ std::string EnsureRequestId(SimContext& context, Api api, httplib::Response& res
 void WriteOpenAiError(httplib::Response& response, int status, std::string_view type,
                       std::string_view message, std::string_view param = {},
                       std::string_view code = {});
+// A 502 with an HTML page: what a gateway in front of either API answers, no error envelope.
+void WriteBadGateway(httplib::Response& response);
 // {"type":"error","error":{"type","message"},"request_id"} (request_id from the
 // response's request-id header).
 void WriteAnthropicError(httplib::Response& response, int status, std::string_view type,

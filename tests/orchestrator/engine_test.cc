@@ -363,18 +363,11 @@ TEST_CASE("requests a finished batch's files leave out cost an attempt: cancelle
     CHECK(outcome->status == replay::RunStatus::kCompleted);
     CHECK(harness.Stats()["openai"]["batches_created"] == 1);
     // Without lines, batchlog recorded the five failures itself.
-    auto reader = RunReader::Open(harness.store(), outcome->run_id);
-    REQUIRE(reader.ok());
     int recorded_by_batchlog = 0;
-    REQUIRE(reader
-                ->VisitEvents(1, reader->last_seq(),
-                              [&](const events::v1::Event& event) {
-                                recorded_by_batchlog += event.has_request_failed() &&
-                                                        event.request_failed().error_type() ==
-                                                            "batchlog";
-                                return true;
-                              })
-                .ok());
+    for (const events::v1::Event& event : testing::EventsOf(harness, outcome->run_id)) {
+      recorded_by_batchlog +=
+          event.has_request_failed() && event.request_failed().error_type() == "batchlog";
+    }
     CHECK(recorded_by_batchlog == (omit == "true" ? 5 : 0));
     return harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
   };
@@ -500,29 +493,20 @@ TEST_CASE("a create refused for credentials or billing stops the run with nothin
 
     // Nothing was abandoned and no attempt was spent; the refusal is on record with the
     // key's masked echo scrubbed.
-    {
-      auto reader = RunReader::Open(harness.store(), "refused");
-      REQUIRE(reader.ok());
-      int rejected = 0;
-      int abandoned = 0;
-      REQUIRE(reader
-                  ->VisitEvents(1, reader->last_seq(),
-                                [&](const events::v1::Event& event) {
-                                  if (event.has_submit_rejected()) {
-                                    ++rejected;
-                                    const auto& refusal = event.submit_rejected();
-                                    CHECK(refusal.error_class() ==
-                                          events::v1::ERROR_CLASS_OPERATOR_ACTION);
-                                    CHECK(refusal.message().find("***") == std::string::npos);
-                                    CHECK(refusal.message().find("test") == std::string::npos);
-                                  }
-                                  abandoned += event.has_requests_abandoned() ? 1 : 0;
-                                  return true;
-                                })
-                  .ok());
-      CHECK(rejected == 1);
-      CHECK(abandoned == 0);
+    int rejected = 0;
+    int abandoned = 0;
+    for (const events::v1::Event& event : testing::EventsOf(harness, "refused")) {
+      if (event.has_submit_rejected()) {
+        ++rejected;
+        const auto& refusal = event.submit_rejected();
+        CHECK(refusal.error_class() == events::v1::ERROR_CLASS_OPERATOR_ACTION);
+        CHECK(refusal.message().find("***") == std::string::npos);
+        CHECK(refusal.message().find("test") == std::string::npos);
+      }
+      abandoned += event.has_requests_abandoned() ? 1 : 0;
     }
+    CHECK(rejected == 1);
+    CHECK(abandoned == 0);
 
     auto resumed = harness.Resume("refused");
     REQUIRE(resumed.ok());

@@ -6,6 +6,7 @@
 #include <httplib.h>
 #include <catch2/catch.hpp>
 
+#include "src/orchestrator/run_reader.h"
 #include "src/sim/fault_plan.h"
 #include "tests/support/workflow_yaml.h"
 
@@ -85,6 +86,20 @@ std::string EngineHarness::ManifestFileText(const RunOutcome& outcome) const {
 
 nlohmann::json EngineHarness::ManifestFile(const RunOutcome& outcome) const {
   return nlohmann::json::parse(ManifestFileText(outcome));
+}
+
+std::vector<events::v1::Event> EventsOf(const EngineHarness& harness, const std::string& run_id) {
+  auto reader = RunReader::Open(harness.store(), run_id);
+  REQUIRE(reader.ok());
+  std::vector<events::v1::Event> events;
+  REQUIRE(reader
+              ->VisitEvents(1, reader->last_seq(),
+                            [&](const events::v1::Event& event) {
+                              events.push_back(event);
+                              return true;
+                            })
+              .ok());
+  return events;
 }
 
 std::string WorkflowYaml(const std::string& dataset, bool two_stages,

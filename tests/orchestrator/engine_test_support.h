@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "batchlog/events/v1/events.pb.h"
 #include "src/base/clock.h"
 #include "src/base/random.h"
 #include "src/orchestrator/run_session.h"
@@ -55,6 +57,9 @@ class EngineHarness {
   std::unique_ptr<base::SeededRandom> random_;
   std::unique_ptr<sim::Emulator> emulator_;
 };
+
+// Every event of the run's log, in seq order (the run must not be running).
+std::vector<events::v1::Event> EventsOf(const EngineHarness& harness, const std::string& run_id);
 
 // A workflow file text: defaults with sub-second polls and retries, one or two stages.
 std::string WorkflowYaml(const std::string& dataset, bool two_stages,
