@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench/thread_cpu.h"
+#include "src/store/ascending_key_memtable.h"
 #include "src/store/key_format.h"
 
 namespace batchlog::bench {
@@ -29,12 +30,24 @@ struct Handles {
 };
 
 rocksdb::Status Open(const std::filesystem::path& dir, bool read_only,
-                     const std::vector<std::string>& names, Handles& out) {
+                     const std::vector<std::string>& names, RewriteMemTables memtables,
+                     Handles& out) {
   rocksdb::Options options;  // RocksDB's defaults, as a user of the library would start
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) descriptors.emplace_back(name, options);
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, options);
+    const bool keyed_by_seq =
+        name == kf::kEventsColumnFamily || name == kf::kPayloadsColumnFamily;
+    if (memtables == RewriteMemTables::kAscendingArrays && keyed_by_seq) {
+      descriptors.back().options.memtable_factory = store::NewAscendingKeyMemTableFactory();
+    }
+  }
+  // The ascending arrays take one writer at a time (as the log has).
+  if (memtables == RewriteMemTables::kAscendingArrays) {
+    options.allow_concurrent_memtable_write = false;
+  }
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status =
       read_only
@@ -48,14 +61,15 @@ rocksdb::Status Open(const std::filesystem::path& dir, bool read_only,
 
 RawRewrite RewriteRunWithRawRocksDb(const std::filesystem::path& run_log_dir,
                                     const std::filesystem::path& scratch_dir,
-                                    std::uint64_t events_per_step) {
+                                    std::uint64_t events_per_step,
+                                    RewriteMemTables memtables) {
   RawRewrite result;
   std::vector<std::string> names;
   rocksdb::Status status =
       rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), run_log_dir.string(), &names);
   if (!status.ok()) return {.error = status.ToString()};
   Handles source;
-  status = Open(run_log_dir, true, names, source);
+  status = Open(run_log_dir, true, names, RewriteMemTables::kSkipList, source);
   if (!status.ok()) return {.error = status.ToString()};
   std::size_t events_family = names.size();
   std::size_t payloads_family = names.size();
@@ -70,7 +84,7 @@ RawRewrite RewriteRunWithRawRocksDb(const std::filesystem::path& run_log_dir,
   status = Open(scratch_dir, false,
                 {rocksdb::kDefaultColumnFamilyName, std::string(kf::kEventsColumnFamily),
                  std::string(kf::kPayloadsColumnFamily)},
-                target);
+                memtables, target);
   if (!status.ok()) return {.error = status.ToString()};
 
   rocksdb::ReadOptions read;

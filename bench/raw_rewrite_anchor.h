@@ -3,7 +3,9 @@
 // values, one synced WriteBatch per `events_per_step` events with their payloads, as the
 // executor groups them, into a fresh database with RocksDB's default options. Its CPU per
 // request per stage is what any engine that records this run in this RocksDB package pays
-// before doing anything else.
+// before doing anything else. With kAscendingArrays the events and payloads memtables are
+// the log's own (src/store/ascending_key_memtable.h): the floor of this engine's writes,
+// not of any engine's.
 //
 // Benchmark code only (reads RocksDB directly, as bench/raw_anchors does).
 #pragma once
@@ -13,6 +15,11 @@
 #include <string>
 
 namespace batchlog::bench {
+
+enum class RewriteMemTables : std::uint8_t {
+  kSkipList,         // RocksDB's default memtable
+  kAscendingArrays,  // the log's memtables for events and payloads
+};
 
 struct RawRewrite {
   std::uint64_t events = 0;
@@ -27,6 +34,7 @@ struct RawRewrite {
 // only; `scratch_dir`: where the fresh database is written (removed afterwards).
 RawRewrite RewriteRunWithRawRocksDb(const std::filesystem::path& run_log_dir,
                                     const std::filesystem::path& scratch_dir,
-                                    std::uint64_t events_per_step);
+                                    std::uint64_t events_per_step,
+                                    RewriteMemTables memtables);
 
 }  // namespace batchlog::bench
