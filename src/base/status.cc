@@ -1,5 +1,7 @@
 #include "src/base/status.h"
 
+#include <algorithm>
+
 namespace batchlog::base {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -44,7 +46,22 @@ Status Status::WithContext(std::string_view context) const {
   std::string message(context);
   message += ": ";
   message += this->message();
-  return Status(code(), std::move(message));
+  Status out;
+  out.rep_ = std::make_shared<const Rep>(Rep{code(), std::move(message), rep_->retry_after_us});
+  return out;
+}
+
+std::optional<std::chrono::microseconds> Status::retry_after() const {
+  if (!rep_ || rep_->retry_after_us < 0) return std::nullopt;
+  return std::chrono::microseconds(rep_->retry_after_us);
+}
+
+Status Status::WithRetryAfter(std::chrono::microseconds delay) const {
+  if (ok()) return *this;
+  Status out;
+  out.rep_ = std::make_shared<const Rep>(
+      Rep{code(), message(), std::max<std::int64_t>(0, delay.count())});
+  return out;
 }
 
 Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }

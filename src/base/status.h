@@ -11,8 +11,10 @@
 // Thread-safety: a Status is an immutable value; copies may be used from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +62,12 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is "<context>: <message>"; OK stays OK.
   Status WithContext(std::string_view context) const;
 
+  // How long the server asked the caller to wait before trying again (its Retry-After),
+  // when the failure came with such a request; kept by WithContext.
+  std::optional<std::chrono::microseconds> retry_after() const;
+  // Returns a copy carrying `delay` (clamped at 0) as retry_after(); OK stays OK.
+  Status WithRetryAfter(std::chrono::microseconds delay) const;
+
   // Marks a deliberately dropped error; greppable, as RocksDB's PermitUncheckedError.
   void IgnoreError() const {}
 
@@ -76,6 +84,7 @@ class [[nodiscard]] Status {
   struct Rep {
     StatusCode code;
     std::string message;
+    std::int64_t retry_after_us = -1;  // < 0: none
   };
   // Shared and immutable, so copying a Status is one refcount increment.
   std::shared_ptr<const Rep> rep_;

@@ -637,6 +637,11 @@ namespace {
 
 // Causes that waiting does not cure: the provider does not know the batch or its results
 // (deleted, archived, another organisation's key), or refuses the caller (401/403).
+double RetryAfterSeconds(const base::Status& status) {
+  const std::optional<base::Duration> wait = status.retry_after();
+  return wait ? std::chrono::duration<double>(*wait).count() : 0.0;
+}
+
 bool IsHardLookupFailure(base::StatusCode code) {
   switch (code) {
     case base::StatusCode::kNotFound:
@@ -657,6 +662,12 @@ void Executor::LookupFailed(std::uint32_t batch, std::string_view what,
   spdlog::warn("batch {} ({}): {} failed: {}", batch_key, record.provider_batch_id, what,
                status.message());
   SchedulePoll(batch, false);
+  // A provider that asked for a longer wait than the poll backoff gets it (rule 4: its
+  // Retry-After wins when larger); polls and ingestion of this batch both wait.
+  if (const std::optional<base::Duration> wait = status.retry_after()) {
+    std::int64_t& next_us = session_.next_poll_us[batch];
+    next_us = std::max(next_us, NowUs() + wait->count());
+  }
   if (!IsHardLookupFailure(status.code())) {
     hard_lookup_failures_.erase(batch);
     return;
@@ -677,7 +688,7 @@ void Executor::CallFailed(std::uint32_t batch, std::size_t policy, std::string_v
                           const base::Status& status) {
   const std::string batch_key(lifecycle().batches.keys.id(batch));
   if (NoteProviderCall(batch, status)) {
-    HoldStage(policy, 0,
+    HoldStage(policy, RetryAfterSeconds(status),
               std::string(call) + " of batch " + batch_key + " failed: " + status.message());
     return;
   }

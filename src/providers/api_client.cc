@@ -56,6 +56,21 @@ base::Status VerifyEndsWithWholeLine(const std::string& call, const std::filesys
   return base::Status::Ok();
 }
 
+// The status code that tells the caller what an HTTP error means for it (see ErrorStatus).
+base::Status StatusForHttpError(int status, std::string message) {
+  if (status == 404) return base::NotFoundError(std::move(message));
+  if (status == 408) return base::DeadlineExceededError(std::move(message));
+  if (status == 429) return base::ResourceExhaustedError(std::move(message));
+  if (status >= 500) return base::UnavailableError(std::move(message));
+  if (status == 401 || status == 403 || status == 409) {
+    return base::FailedPreconditionError(std::move(message));
+  }
+  if (status >= 300 && status < 400) {
+    return base::InvalidArgumentError(std::move(message) + " (redirect)");
+  }
+  return base::InvalidArgumentError(std::move(message));
+}
+
 }  // namespace
 
 ApiClient::ApiClient(ApiClientOptions options, base::Clock& clock,
@@ -170,30 +185,28 @@ base::Status ApiClient::ErrorStatus(std::string_view call,
                                     const http::HttpResponse& response) const {
   const int status = response.status;
   std::string message = std::string(call) + ": HTTP " + std::to_string(status);
+  // Read from the headers whatever the body holds: a gateway's 429 or 503 may ask for a
+  // wait without an error envelope.
+  const std::optional<base::Duration> retry_after =
+      http::ParseRetryAfter(response.headers, clock_.Now());
   if (const std::optional<ApiError> error = ParseApiError(response)) {
     if (!error->type.empty()) message += " " + error->type;
     if (!error->code.empty()) message += " (" + error->code + ")";
     message += ": " + error->message;
-    if (error->retry_after_s) {
-      char seconds[32];
-      std::snprintf(seconds, sizeof(seconds), "%.3g", *error->retry_after_s);
-      message += std::string("; retry after ") + seconds + " s";
-    }
   } else if (!response.body.empty()) {
     message += ": \"" + Snippet(response.body) + "\"";
+  }
+  if (retry_after) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%.3g",
+                  std::chrono::duration<double>(*retry_after).count());
+    message += std::string("; retry after ") + seconds + " s";
   }
   if (const std::string id = RequestId(response); !id.empty()) {
     message += " (request id " + id + ")";
   }
-  if (status == 404) return base::NotFoundError(message);
-  if (status == 408) return base::DeadlineExceededError(message);
-  if (status == 429) return base::ResourceExhaustedError(message);
-  if (status >= 500) return base::UnavailableError(message);
-  if (status == 401 || status == 403 || status == 409) {
-    return base::FailedPreconditionError(message);
-  }
-  if (status >= 300 && status < 400) return base::InvalidArgumentError(message + " (redirect)");
-  return base::InvalidArgumentError(message);
+  base::Status out = StatusForHttpError(status, std::move(message));
+  return retry_after ? out.WithRetryAfter(*retry_after) : out;
 }
 
 base::Result<ApiError> ApiClient::Rejection(std::string_view call,

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 
 #include "tests/base/allocation_counter.h"
@@ -72,6 +73,25 @@ TEST_CASE("WithContext prefixes the message and keeps the code", "[base][status]
   CHECK(status.code() == StatusCode::kDataLoss);
   CHECK(status.message() == "run r1: event at seq 42 is truncated");
   CHECK(status.WithContext("open").message() == "open: run r1: event at seq 42 is truncated");
+}
+
+TEST_CASE("a server's Retry-After travels with the status, through WithContext",
+          "[base][status]") {
+  using std::chrono::seconds;
+  const Status plain = ResourceExhaustedError("429 rate limited");
+  CHECK_FALSE(plain.retry_after().has_value());
+  const Status asked = plain.WithRetryAfter(seconds(600));
+  REQUIRE(asked.retry_after().has_value());
+  CHECK(*asked.retry_after() == seconds(600));
+  CHECK(asked.code() == StatusCode::kResourceExhausted);
+  CHECK(asked.message() == "429 rate limited");
+  const Status wrapped = asked.WithContext("poll");
+  REQUIRE(wrapped.retry_after().has_value());
+  CHECK(*wrapped.retry_after() == seconds(600));
+  CHECK(wrapped.message() == "poll: 429 rate limited");
+  CHECK(*plain.WithRetryAfter(seconds(-5)).retry_after() == seconds(0));
+  CHECK_FALSE(Status::Ok().WithRetryAfter(seconds(1)).retry_after().has_value());
+  CHECK(plain.WithContext("poll").retry_after() == std::nullopt);
 }
 
 TEST_CASE("WithContext on OK stays OK", "[base][status]") {

@@ -525,6 +525,34 @@ TEST_CASE("a create refused for credentials or billing stops the run with nothin
   SECTION("Anthropic, billing") { check("an", "anthropic", "quota_exceeded", "billing_error"); }
 }
 
+TEST_CASE("a Retry-After on a poll longer than the transport waits delays the next poll",
+          "[orchestrator][engine][retry_after]") {
+  const auto check = [](const std::string& provider, const std::string& api) {
+    CAPTURE(api);
+    // The first poll is answered 429 with Retry-After 600 s: above the transport's own
+    // ceiling (120 s), so the engine schedules the next poll itself, not at its 1 s backoff.
+    EngineHarness harness("control_faults:\n  - {operation: get, kind: rate_limit, api: " + api +
+                          ", calls: [1], retry_after_s: 600}\n");
+    harness.WriteDataset("data.jsonl", 3);
+    auto outcome =
+        harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider)));
+    REQUIRE(outcome.ok());
+    CHECK(outcome->status == replay::RunStatus::kCompleted);
+    std::int64_t submitted_us = 0;
+    std::int64_t ended_us = 0;
+    for (const events::v1::Event& event : EventsOf(harness, outcome->run_id)) {
+      if (event.has_batch_submitted()) submitted_us = event.recorded_at_unix_us();
+      if (event.has_batch_ended()) ended_us = event.recorded_at_unix_us();
+    }
+    REQUIRE(submitted_us > 0);
+    REQUIRE(ended_us > 0);
+    CHECK(ended_us - submitted_us >= 600'000'000);
+    CHECK(harness.Stats()[api]["control_calls"]["get"].get<int>() <= 4);
+  };
+  SECTION("OpenAI") { check("oa", "openai"); }
+  SECTION("Anthropic") { check("an", "anthropic"); }
+}
+
 TEST_CASE("a batch the provider no longer knows stops the run instead of polling forever",
           "[orchestrator][engine][operator]") {
   const auto check = [](const std::string& provider, const std::string& api) {

@@ -84,6 +84,9 @@ TEST_CASE("a Retry-After above the ceiling comes back as ResourceExhausted with 
   CHECK(polled.status().code() == base::StatusCode::kResourceExhausted);
   CHECK(polled.status().message().find("HTTP 429") != std::string::npos);
   CHECK(polled.status().message().find("retry after 60 s") != std::string::npos);
+  // The wait itself travels with the status, so the engine can schedule the next poll.
+  REQUIRE(polled.status().retry_after().has_value());
+  CHECK(*polled.status().retry_after() == std::chrono::seconds(60));
   CHECK(harness.clock().Now() == before);
   CHECK(Calls(harness, kind, "get") == 1);
 }
