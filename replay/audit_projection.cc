@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "replay/json_text.h"
 #include "replay/manifest_projection.h"
 #include "src/base/time_format.h"
 
@@ -585,7 +586,7 @@ Json SummaryJson(const AuditSummary& summary) {
 }
 
 std::string Dump(const Json& json) {
-  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return JsonText(json);
 }
 
 std::string Seconds(double value) {

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "replay/json_text.h"
+
 namespace batchlog::replay {
 namespace {
 
@@ -231,7 +233,7 @@ std::string RenderManifestDiffJson(const ManifestDiff& diff) {
     stages.push_back(std::move(entry));
   }
   out["stages"] = std::move(stages);
-  std::string text = out.dump(2, ' ', false, Json::error_handler_t::replace);
+  std::string text = JsonText(out, 2);
   text += '\n';
   return text;
 }

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "replay/json_text.h"
+
 namespace batchlog::replay {
 namespace {
 
@@ -454,7 +456,7 @@ std::string RenderManifestJson(const ManifestState& state, const Lifecycle& life
   manifest["cost"]["total"] = RoundCost(cost.total);
   manifest["cost"]["by_workflow"] = std::move(workflow_costs);
   manifest["workflows"] = std::move(workflows);
-  std::string out = manifest.dump(2, ' ', false, Json::error_handler_t::replace);
+  std::string out = JsonText(manifest, 2);
   out += '\n';
   return out;
 }

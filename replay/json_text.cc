@@ -1,0 +1,99 @@
+#include "replay/json_text.h"
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+#include <system_error>
+
+namespace batchlog::replay {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+void AppendString(std::string& out, const std::string& text) {
+  // nlohmann's own escaping, so strings are byte-identical to dump()'s.
+  out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void AppendDouble(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buffer[64];
+  const std::to_chars_result written = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  const std::string_view text(buffer, static_cast<std::size_t>(written.ptr - buffer));
+  out += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+void AppendNewline(std::string& out, int indent, int depth) {
+  out += '\n';
+  out.append(static_cast<std::size_t>(indent * depth), ' ');
+}
+
+void Append(std::string& out, const Json& value, int indent, int depth) {
+  const bool pretty = indent >= 0;
+  switch (value.type()) {
+    case Json::value_t::object: {
+      if (value.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        if (pretty) AppendNewline(out, indent, depth + 1);
+        AppendString(out, it.key());
+        out += pretty ? ": " : ":";
+        Append(out, it.value(), indent, depth + 1);
+      }
+      if (pretty) AppendNewline(out, indent, depth);
+      out += '}';
+      return;
+    }
+    case Json::value_t::array: {
+      if (value.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      bool first = true;
+      for (const Json& element : value) {
+        if (!first) out += ',';
+        first = false;
+        if (pretty) AppendNewline(out, indent, depth + 1);
+        Append(out, element, indent, depth + 1);
+      }
+      if (pretty) AppendNewline(out, indent, depth);
+      out += ']';
+      return;
+    }
+    case Json::value_t::number_float:
+      AppendDouble(out, value.get<double>());
+      return;
+    case Json::value_t::string:
+      AppendString(out, value.get_ref<const std::string&>());
+      return;
+    case Json::value_t::null:
+    case Json::value_t::boolean:
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::binary:
+    case Json::value_t::discarded:
+      out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+  }
+}
+
+}  // namespace
+
+std::string JsonText(const nlohmann::ordered_json& value, int indent) {
+  std::string out;
+  Append(out, value, indent, 0);
+  return out;
+}
+
+}  // namespace batchlog::replay
