@@ -23,15 +23,12 @@ std::string CommandPath(const CLI::App& command) {
   return CommandPath(*parent) + " " + command.get_name();
 }
 
-// The deepest command the parse got to whose own arguments were left over, else the
-// deepest command it got to: the one whose --help explains what went wrong.
+// The deepest command the parse got to: the one whose --help explains what went wrong.
+// (What a subcommand does not know falls through to the top level, so that --store works
+// after it; the error still concerns the command the user typed.)
 const CLI::App& CommandAtFault(const CLI::App& app) {
   const std::vector<CLI::App*> parsed = app.get_subcommands();
-  if (!parsed.empty()) {
-    const CLI::App& deeper = CommandAtFault(*parsed.back());
-    if (!deeper.remaining().empty() || app.remaining().empty()) return deeper;
-  }
-  return app;
+  return parsed.empty() ? app : CommandAtFault(*parsed.back());
 }
 
 // "unknown option '--bogus'", "unexpected argument 'x'", or all of them when several.

@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   app.add_option("--store", context.store,
                  "Store directory holding one event log per run (env BATCHLOG_STORE)");
   app.require_subcommand(1);
+  // `batchlog run WF.yaml --store DIR` as well as `batchlog --store DIR run WF.yaml`: a
+  // subcommand hands the options it does not know (--store) to the top level.
+  app.fallthrough();
 
   AddRunCommand(app, context);
   AddResumeCommand(app, context);

@@ -180,6 +180,20 @@ TEST_CASE("runs lists the runs of a store", "[cli]") {
   CHECK(result.out.find("run-b") != std::string::npos);
 }
 
+TEST_CASE("the --store option is read before or after the subcommand", "[cli]") {
+  TempDir dir;
+  WriteSmallRun(dir / "store", "run-a");
+  const std::string store = (dir / "store").string();
+  for (const std::string& args :
+       {"--store " + store + " manifest run-a", "manifest run-a --store " + store,
+        "manifest --store " + store + " run-a"}) {
+    CAPTURE(args);
+    const auto result = RunBatchlog(args, dir);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.find("\"run_id\": \"run-a\"") != std::string::npos);
+  }
+}
+
 TEST_CASE("events --json exports one parseable event per line with dense seqs", "[cli]") {
   TempDir dir;
   WriteSmallRun(dir / "store", "r1");
