@@ -69,7 +69,9 @@ std::string FileSafe(std::string_view text) {
 Executor::Executor(ExecutorDeps deps)
     : deps_(std::move(deps)),
       replayer_(*deps_.projections),
-      holds_in_a_row_(deps_.policies->size(), 0) {
+      holds_in_a_row_(deps_.policies->size(), 0),
+      batch_failures_in_a_row_(deps_.policies->size(), 0),
+      lone_batch_failures_in_a_row_(deps_.policies->size(), 0) {
   session_.hold_until_us.assign(deps_.policies->size(), 0);
 }
 
@@ -453,14 +455,51 @@ base::Status Executor::VerifyCandidate(std::uint32_t batch, providers::BatchProv
   return CommitOne(std::move(event), store::Durability::kSynced);
 }
 
-void Executor::HoldStage(std::size_t policy, double retry_after_s, std::string_view why) {
+void Executor::HoldStage(std::size_t policy, double retry_after_s, std::string_view why,
+                         std::uint32_t at_least_n) {
   if (policy >= deps_.policies->size()) return;
-  const std::uint32_t holds = ++holds_in_a_row_[policy];
+  const std::uint32_t holds = std::max(++holds_in_a_row_[policy], at_least_n);
   const RetryDelay delay = ComputeRetryDelay((*deps_.policies)[policy].retry, holds,
                                              deps_.random->NextUnit(), retry_after_s);
   session_.hold_until_us[policy] = NowUs() + SecondsToMicros(delay.delay_s);
   spdlog::warn("{}/{}: {}; new batches held for {:.1f} s", (*deps_.policies)[policy].workflow,
                (*deps_.policies)[policy].stage, why, delay.delay_s);
+}
+
+bool Executor::OtherBatchInFlight(std::uint32_t batch) const {
+  const replay::BatchTable& batches = lifecycle().batches;
+  const std::uint32_t provider = batches.records[batch].provider;
+  for (std::uint32_t other = 0; other < batches.size(); ++other) {
+    const replay::BatchRecord& record = batches.records[other];
+    if (other != batch && record.provider == provider &&
+        record.phase == replay::BatchPhase::kSubmitted) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Executor::BatchFailedTransiently(std::uint32_t batch, std::size_t policy,
+                                      std::string_view code) {
+  if (policy >= deps_.policies->size()) return;
+  const std::string batch_key(lifecycle().batches.keys.id(batch));
+  const std::uint32_t in_a_row = ++batch_failures_in_a_row_[policy];
+  std::uint32_t& lone = lone_batch_failures_in_a_row_[policy];
+  if (!OtherBatchInFlight(batch) && ++lone >= kLoneBatchFailuresToStop) {
+    const StagePolicy& stage = (*deps_.policies)[policy];
+    StopRun(base::FailedPreconditionError(
+        stage.workflow + "/" + stage.stage + ": batch " + batch_key + " failed as a whole with " +
+        std::string(code) + "; the stage's batches failed so " + std::to_string(lone) +
+        " times in a row with no other batch of their provider in flight: the same "
+        "requests resubmitted as a batch of this size fail the same way (a batch alone "
+        "larger than the provider's limit, such as the organisation's enqueued-token "
+        "limit). Its requests stay planned, no attempt spent. Lower the stage's "
+        "batch_limits (max_requests, max_bytes) or raise the limit, then `batchlog resume " +
+        deps_.log->run_id() + "` (with --allow-changed-workflow after editing the file)"));
+    return;
+  }
+  HoldStage(policy, 0, "batch " + batch_key + " failed as a whole (" + std::string(code) + ")",
+            in_a_row);
 }
 
 base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& error) {
@@ -974,7 +1013,12 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
                absent > 0 ? " (" + std::to_string(absent) + " failed: no result line)" : "",
                ignored > 0 ? " (repeated lines ignored)" : "");
   BATCHLOG_RETURN_IF_ERROR(Commit(closing, store::Durability::kSynced));
-  if (hold) HoldStage(policy, 0, "batch " + batch_key + " failed as a whole (transient)");
+  if (hold) {
+    BatchFailedTransiently(batch, policy, info.errors.front().code);
+  } else if (record.status != v1::BATCH_STATUS_FAILED && policy < deps_.policies->size()) {
+    batch_failures_in_a_row_[policy] = 0;
+    lone_batch_failures_in_a_row_[policy] = 0;
+  }
   KillPoint("after-results-ingested");
   if (operator_action > 0) {
     StopRun(base::FailedPreconditionError(

@@ -67,6 +67,13 @@ inline constexpr std::uint32_t kHardLookupFailuresToStop = 3;
 // Once a provider has answered, outages are waited out with the stage's backoff.
 inline constexpr std::uint32_t kUnansweredCallsToStop = 5;
 
+// Whole-batch failures of a transient kind (token_limit_exceeded) in a row, each while no
+// other batch of the same provider was in flight, before the run stops for a person. With
+// other batches in flight the provider's queue drains as they end, so waiting is bounded;
+// with none, the same requests resubmitted as a batch of the same size fail the same way
+// (a batch alone larger than the organisation's enqueued-token limit), forever.
+inline constexpr std::uint32_t kLoneBatchFailuresToStop = 3;
+
 class Executor {
  public:
   explicit Executor(ExecutorDeps deps);
@@ -89,7 +96,9 @@ class Executor {
   // operator-action class (billing, quota, credentials; the failed requests stay retryable
   // and `resume` retries them, one attempt each), a batch create was refused for such a
   // cause (its requests stay planned, no attempt spent), or a submitted batch could not be
-  // fetched for kHardLookupFailuresToStop calls in a row (not found, refused).
+  // fetched for kHardLookupFailuresToStop calls in a row (not found, refused), or a stage's
+  // batches failed as a whole kLoneBatchFailuresToStop times in a row with nothing else of
+  // their provider in flight (their requests stay planned, no attempt spent).
   // kUnavailable: a provider that has not answered any of its first kUnansweredCallsToStop
   // calls (a wrong base_url, no network). Other codes: a local failure of a provider call
   // that no retry cures (a malformed request, an unwritable spool).
@@ -131,7 +140,15 @@ class Executor {
   // as a candidate, or already rejected as one.
   std::vector<std::string> ClaimedProviderIds() const;
   base::Status Reject(std::uint32_t batch, const providers::ApiError& error);
-  void HoldStage(std::size_t policy, double retry_after_s, std::string_view why);
+  // Holds new batches of the stage for the retry backoff of its holds in a row (at least
+  // `at_least_n`), or the provider's Retry-After when longer.
+  void HoldStage(std::size_t policy, double retry_after_s, std::string_view why,
+                 std::uint32_t at_least_n = 0);
+  // A batch that failed as a whole for a transient cause: holds the stage with a backoff
+  // that grows with such failures in a row, or stops the run (kLoneBatchFailuresToStop).
+  void BatchFailedTransiently(std::uint32_t batch, std::size_t policy, std::string_view code);
+  // True when another batch of `batch`'s provider is submitted and has not ended.
+  bool OtherBatchInFlight(std::uint32_t batch) const;
   void SchedulePoll(std::uint32_t batch, bool changed);
   // A failed call about a submitted batch (poll, fetch for ingestion, download): transient
   // causes are retried with the poll backoff; a cause that persists (not found, refused)
@@ -162,6 +179,10 @@ class Executor {
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
   std::map<std::uint32_t, std::uint32_t> hard_lookup_failures_;    // by batch, in a row
   std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff
+  // By policy: whole-batch transient failures since a batch of the stage last ended
+  // otherwise (all, and those with no other batch of the provider in flight).
+  std::vector<std::uint32_t> batch_failures_in_a_row_;
+  std::vector<std::uint32_t> lone_batch_failures_in_a_row_;
   std::map<std::uint32_t, providers::BatchInfo> candidates_;  // by batch: awaiting verification
   std::vector<std::string> rejected_candidates_;  // provider batch ids refused this session
   PendingEventPool event_pool_;  // the events of appended steps, reused by the next ones

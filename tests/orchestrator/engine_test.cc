@@ -311,6 +311,37 @@ TEST_CASE("a batch-level failure takes its own path and is not a request-level r
     CHECK(stage["total_failures"] == 0);
     CHECK(harness.Stats()["openai"]["batches_created"] == 2);
   }
+  SECTION("token_limit_exceeded again and again with nothing else in flight: the run stops") {
+    // A batch alone over the provider's limit never passes: after 3 such failures in a row
+    // the run stops for a person instead of resubmitting it forever; nothing is abandoned
+    // and resume submits the same requests (here the 4th batch passes).
+    EngineHarness harness(
+        "batch_faults:\n  - {kind: token_limit_exceeded, batches: [1, 2, 3]}\n");
+    harness.WriteDataset("data.jsonl", 5);
+    const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false));
+    RunRequest request = harness.Request();
+    request.run_id = "too-big";
+    auto stopped = StartRun(workflow, request);
+    REQUIRE_FALSE(stopped.ok());
+    INFO(stopped.status().message());
+    CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
+    CHECK(stopped.status().message().find("token_limit_exceeded") != std::string::npos);
+    CHECK(stopped.status().message().find("3 times in a row") != std::string::npos);
+    CHECK(stopped.status().message().find("batchlog resume too-big") != std::string::npos);
+    CHECK(harness.Stats()["openai"]["batches_created"] == 3);
+    for (const events::v1::Event& event : EventsOf(harness, "too-big")) {
+      CHECK_FALSE(event.has_requests_abandoned());
+    }
+
+    auto resumed = harness.Resume("too-big");
+    REQUIRE(resumed.ok());
+    CHECK(resumed->status == replay::RunStatus::kCompleted);
+    const nlohmann::json stage = harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 5);
+    CHECK(stage["retry_attempts"] == 0);
+    CHECK(harness.Stats()["openai"]["batches_created"] == 4);
+  }
   SECTION("token_limit_exceeded declared permanent in the workflow file: abandoned") {
     EngineHarness harness("batch_faults:\n  - {kind: token_limit_exceeded, batches: [1]}\n");
     harness.WriteDataset("data.jsonl", 5);
