@@ -64,6 +64,34 @@ std::string FileSafe(std::string_view text) {
   return out;
 }
 
+struct CreateRefusal {
+  providers::ErrorClass error_class;
+  std::string why;  // for a person, when the class is kOperatorAction
+  // Retryable only a few times in a row (kHardLookupFailuresToStop): a cause that a short
+  // wait cures or nothing does. Rate limits and overload are waited out however long.
+  bool bounded = false;
+};
+
+// What a refused upload or create means for its batch. The classifier's verdict, except:
+// a 404 or 405 says the provider has no such path (a base_url without its /v1), which no
+// batch cures; OpenAI's "Cannot find file" for the file just uploaded (param file_id or
+// input_file_id) passes with a short wait (provider-apis 1.11).
+CreateRefusal ClassifyCreateRefusal(const providers::ApiError& error,
+                                    providers::ErrorClass verdict) {
+  if (error.http_status == 404 || error.http_status == 405) {
+    return {providers::ErrorClass::kOperatorAction,
+            "so the provider has no such path: check the provider's base_url (it usually ends "
+            "in /v1)"};
+  }
+  if (error.http_status == 400 && (error.param == "input_file_id" || error.param == "file_id")) {
+    return {providers::ErrorClass::kRetryable, "", /*bounded=*/true};
+  }
+  return {verdict, verdict == providers::ErrorClass::kOperatorAction
+                       ? "which no retry cures until someone acts on billing, quota or "
+                         "credentials"
+                       : ""};
+}
+
 }  // namespace
 
 Executor::Executor(ExecutorDeps deps)
@@ -530,12 +558,19 @@ base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& er
   rejected->set_error_code(error.code);
   rejected->set_message(error.message);
   rejected->set_retry_after_s(error.retry_after_s.value_or(0));
-  rejected->set_error_class(ToEventClass(verdict.error_class));
-  const bool retryable = verdict.error_class == providers::ErrorClass::kRetryable;
-  // Billing, quota or credentials: every create would be refused the same way until someone
+  const CreateRefusal refusal = ClassifyCreateRefusal(error, verdict.error_class);
+  rejected->set_error_class(ToEventClass(refusal.error_class));
+  const bool retryable =
+      refusal.error_class == providers::ErrorClass::kRetryable &&
+      (!refusal.bounded || ++refusals_in_a_row_[policy] < kHardLookupFailuresToStop);
+  // Billing, quota or credentials, a path the provider does not have, or a refusal that
+  // did not pass with waiting: every create would be refused the same way until someone
   // acts, and the requests are not at fault. They stay planned (the fold returns them) and
   // the run stops; `resume` submits them again, no attempt spent.
-  const bool operator_action = verdict.error_class == providers::ErrorClass::kOperatorAction;
+  const bool operator_action =
+      refusal.error_class == providers::ErrorClass::kOperatorAction ||
+      (refusal.error_class == providers::ErrorClass::kRetryable && !retryable);
+  if (!retryable) refusals_in_a_row_.erase(policy);
   if (!retryable && !operator_action) {
     // A create refused for good (e.g. a malformed input file): the batch-level failure
     // path. Its requests are abandoned, never resubmitted.
@@ -552,11 +587,15 @@ base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& er
   BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
   if (retryable) HoldStage(policy, error.retry_after_s.value_or(0), "batch create rejected");
   if (operator_action) {
+    const std::string cause =
+        refusal.error_class == providers::ErrorClass::kRetryable
+            ? "refused " + std::to_string(kHardLookupFailuresToStop) + " times in a row, waiting "
+              "between tries"
+            : refusal.why;
     StopRun(base::FailedPreconditionError(
         "batch " + batch_key + ": the provider refused to create it with " + verdict.code +
-        " (HTTP " + std::to_string(error.http_status) +
-        "), which no retry cures until someone acts on billing, quota or credentials; its " +
-        "requests stay planned, no attempt spent. Fix the cause, then `batchlog resume " +
+        " (HTTP " + std::to_string(error.http_status) + ": " + error.message + "), " + cause +
+        "; its requests stay planned, no attempt spent. Fix the cause, then `batchlog resume " +
         deps_.log->run_id() + "`"));
   }
   return base::Status::Ok();
@@ -656,6 +695,7 @@ base::Status Executor::Do(const SubmitBatch& command) {
   if (!created->batch)
     return base::InternalError("provider create returned neither batch nor error");
   holds_in_a_row_[std::min(policy, holds_in_a_row_.size() - 1)] = 0;
+  refusals_in_a_row_.erase(policy);
   v1::Event event;
   v1::BatchSubmitted* submitted = event.mutable_batch_submitted();
   submitted->set_batch_key(batch_key);

@@ -178,6 +178,9 @@ class Executor {
   std::map<std::uint32_t, double> poll_interval_s_;                // by batch
   std::map<std::uint32_t, providers::RequestCounts> last_counts_;  // by batch
   std::map<std::uint32_t, std::uint32_t> hard_lookup_failures_;    // by batch, in a row
+  // By policy: creates refused in a row for a cause only a short wait cures (a rejected
+  // batch's requests go to a new batch, so the count is the stage's).
+  std::map<std::size_t, std::uint32_t> refusals_in_a_row_;
   std::vector<std::uint32_t> holds_in_a_row_;  // by policy: consecutive holds, for backoff
   // By policy: whole-batch transient failures since a batch of the stage last ended
   // otherwise (all, and those with no other batch of the provider in flight).

@@ -156,6 +156,7 @@ std::optional<ApiError> ApiClient::ParseApiError(const http::HttpResponse& respo
       error.type = text(*inner, "type");
       error.code = text(*inner, "code");
       error.message = text(*inner, "message");
+      error.param = text(*inner, "param");
     } else if (inner->is_string()) {
       error.message = inner->get<std::string>();
     } else {

@@ -81,6 +81,7 @@ struct ApiError {
   std::string type;
   std::string code;
   std::string message;
+  std::string param;  // OpenAI: the parameter at fault, when named (e.g. "input_file_id")
   std::optional<double> retry_after_s;  // Retry-After / retry-after-ms, when sent
   std::string request_id;  // x-request-id (OpenAI) / request-id (Anthropic), when sent
 };

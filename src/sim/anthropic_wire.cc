@@ -615,6 +615,7 @@ bool AnthropicRoutes::InjectControlFault(Operation operation, const httplib::Req
       WriteBadGateway(response);
       return true;
     case ControlFaultKind::kNone:
+    case ControlFaultKind::kFileNotReady:  // Anthropic has no files
     case ControlFaultKind::kConnectionReset:
     case ControlFaultKind::kDropResponse:
     case ControlFaultKind::kSlow:

@@ -25,7 +25,7 @@ constexpr std::string_view kOperationNames[] = {"upload",   "create", "get",   "
 constexpr std::string_view kControlFaultNames[] = {
     "none",          "rate_limit", "server_error", "overloaded", "connection_reset",
     "drop_response", "slow",       "truncate",     "unauthorized", "quota_exceeded",
-    "not_found",     "timeout",    "conflict",     "bad_gateway"};
+    "not_found",     "timeout",    "conflict",     "bad_gateway",  "file_not_ready"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> ParseName(const std::string_view (&names)[N], std::string_view name) {

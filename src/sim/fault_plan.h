@@ -141,10 +141,12 @@ enum class ControlFaultKind : std::uint8_t {
   kTimeout,          // 408 (OpenAI) / 504 timeout_error (Anthropic)
   kConflict,         // 409
   kBadGateway,       // 502 with an HTML body, as a gateway in front of the API sends
+  kFileNotReady,     // OpenAI create: 400 "Cannot find file", param input_file_id (as seen
+                     // right after an upload); Anthropic, which has no files: no fault
 };
 // "none", "rate_limit", "server_error", "overloaded", "connection_reset", "drop_response",
 // "slow", "truncate", "unauthorized", "quota_exceeded", "not_found", "timeout", "conflict",
-// "bad_gateway".
+// "bad_gateway", "file_not_ready".
 std::string_view ControlFaultKindName(ControlFaultKind kind);
 
 struct ControlFaultRule {

@@ -142,6 +142,20 @@ std::optional<ControlFault> Guard(SimContext& context, Operation operation,
     case ControlFaultKind::kBadGateway:
       WriteBadGateway(response);
       return std::nullopt;
+    case ControlFaultKind::kFileNotReady: {
+      std::string file_id = "the input file";
+      const json parsed = json::parse(request.body, nullptr, false);
+      if (parsed.is_object() && parsed.contains("input_file_id") &&
+          parsed["input_file_id"].is_string()) {
+        file_id = parsed["input_file_id"].get<std::string>();
+      }
+      WriteOpenAiError(response, 400, "invalid_request_error",
+                       "Cannot find file " + file_id +
+                           " or project does not have access to it (injected by the fault "
+                           "plan).",
+                       "input_file_id");
+      return std::nullopt;
+    }
     case ControlFaultKind::kNone:
     case ControlFaultKind::kSlow:
     case ControlFaultKind::kConnectionReset:

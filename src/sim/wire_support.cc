@@ -210,6 +210,7 @@ bool ApplyTransportFault(const ControlFault& fault, const httplib::Request& requ
     case ControlFaultKind::kTimeout:
     case ControlFaultKind::kConflict:
     case ControlFaultKind::kBadGateway:
+    case ControlFaultKind::kFileNotReady:
       return false;
   }
   return false;

@@ -584,6 +584,55 @@ TEST_CASE("a Retry-After on a poll longer than the transport waits delays the ne
   SECTION("Anthropic") { check("an", "anthropic"); }
 }
 
+TEST_CASE("a create refused for a path the provider lacks stops the run, abandoning nothing",
+          "[orchestrator][engine][operator]") {
+  // A 404 to a batch create says the URL is wrong (a base_url without /v1), not that the
+  // requests are: abandoning them would end the run "completed" with all of them lost.
+  const auto check = [](const std::string& provider, const std::string& api) {
+    CAPTURE(api);
+    EngineHarness harness("control_faults:\n  - {operation: create, kind: not_found, api: " +
+                          api + ", calls: [1]}\n");
+    RunUntilOperatorStop(harness, provider, "nopath", 4, "base_url");
+    for (const events::v1::Event& event : EventsOf(harness, "nopath")) {
+      CHECK_FALSE(event.has_requests_abandoned());
+    }
+    auto resumed = harness.Resume("nopath");
+    REQUIRE(resumed.ok());
+    CHECK(resumed->status == replay::RunStatus::kCompleted);
+    CHECK(harness.ManifestFile(*resumed)["workflows"]["math"]["stage_1"]["succeeded"] == 4);
+  };
+  SECTION("OpenAI") { check("oa", "openai"); }
+  SECTION("Anthropic") { check("an", "anthropic"); }
+}
+
+TEST_CASE("an OpenAI create refused with Cannot find file is waited out a few times",
+          "[orchestrator][engine]") {
+  SECTION("twice: the third create passes") {
+    EngineHarness harness(
+        "control_faults:\n  - {operation: create, kind: file_not_ready, calls: [1, 2]}\n");
+    harness.WriteDataset("data.jsonl", 4);
+    auto outcome = harness.Run(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)));
+    REQUIRE(outcome.ok());
+    CHECK(outcome->status == replay::RunStatus::kCompleted);
+    const nlohmann::json stage = harness.ManifestFile(*outcome)["workflows"]["math"]["stage_1"];
+    CAPTURE(stage.dump(2));
+    CHECK(stage["succeeded"] == 4);
+    CHECK(stage["final_failed_ids"].empty());
+    CHECK(harness.Stats()["openai"]["batches_created"] == 1);
+  }
+  SECTION("every time: the run stops for a person, nothing abandoned") {
+    EngineHarness harness(
+        "control_faults:\n  - {operation: create, kind: file_not_ready, calls: [1, 2, 3]}\n");
+    RunUntilOperatorStop(harness, "oa", "nofile", 4, "3 times in a row");
+    for (const events::v1::Event& event : EventsOf(harness, "nofile")) {
+      CHECK_FALSE(event.has_requests_abandoned());
+    }
+    auto resumed = harness.Resume("nofile");
+    REQUIRE(resumed.ok());
+    CHECK(resumed->status == replay::RunStatus::kCompleted);
+  }
+}
+
 TEST_CASE("a batch the provider no longer knows stops the run instead of polling forever",
           "[orchestrator][engine][operator]") {
   const auto check = [](const std::string& provider, const std::string& api) {
