@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/base/random.h"
+#include "src/orchestrator/dataset_digests.h"
 #include "src/orchestrator/log_replay.h"
 #include "src/orchestrator/run_reader.h"
 #include "src/orchestrator/run_started.h"
@@ -250,7 +251,8 @@ base::Result<RunOutcome> ForkRun(const ForkOptions& options, const RunRequest& r
   BATCHLOG_ASSIGN_OR_RETURN(const CarriedPlan plan,
                             PlanCarriedStages(file, options, source, reader));
   // Everything is checked before the fork exists (datasets, templates, provider keys).
-  BATCHLOG_RETURN_IF_ERROR(RunSetup::Build(file, request.setup).status());
+  BATCHLOG_ASSIGN_OR_RETURN(const std::unique_ptr<RunSetup> setup,
+                            RunSetup::Build(file, request.setup));
 
   BATCHLOG_ASSIGN_OR_RETURN(store::Store store,
                             store::Store::Open(request.store_root, false, request.store_options));
@@ -276,6 +278,7 @@ base::Result<RunOutcome> ForkRun(const ForkOptions& options, const RunRequest& r
     event.set_recorded_at_unix_us(metadata.created_at_unix_us);
     v1::RunStarted* started = event.mutable_run_started();
     *started = MakeRunStarted(file, config_path, seed);
+    AddDatasetDigests(*setup, *started);
     v1::ForkSource* fork = started->mutable_forked_from();
     fork->set_source_run_id(options.source_run_id);
     fork->set_source_seq(source_seq);

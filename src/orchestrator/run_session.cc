@@ -20,6 +20,7 @@
 #include "replay/manifest_projection.h"
 #include "src/base/random.h"
 #include "src/orchestrator/cancel.h"
+#include "src/orchestrator/dataset_digests.h"
 #include "src/orchestrator/line_diff.h"
 #include "src/orchestrator/log_replay.h"
 #include "src/orchestrator/manifest_file.h"
@@ -147,6 +148,14 @@ base::Result<RecordedConfig> ReadRecordedConfigAt(const store::EventLog& log, st
   }
   return base::DataLossError("run '" + log.run_id() + "': seq " + std::to_string(seq) +
                              " is neither RunStarted nor WorkflowFileChanged");
+}
+
+// The run's first event (its RunStarted, seq 1).
+base::Result<events::v1::Event> ReadFirstEvent(const store::EventLog& log) {
+  auto reader = log.NewReader({.from_seq = 1, .to_seq = 1});
+  if (reader->Next()) return reader->event();
+  if (!reader->status().ok()) return reader->status();
+  return base::DataLossError("run '" + log.run_id() + "': no event at seq 1");
 }
 
 base::Result<RecordedConfig> ReadRecordedConfig(const store::EventLog& log,
@@ -289,6 +298,7 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
     events::v1::Event& event = step.events.emplace_back().event;
     event.set_recorded_at_unix_us(metadata.created_at_unix_us);
     *event.mutable_run_started() = MakeRunStarted(setup->file(), workflow_path, seed);
+    AddDatasetDigests(*setup, *event.mutable_run_started());
     BATCHLOG_RETURN_IF_ERROR(log->Append(step).status());
     BATCHLOG_ASSIGN_OR_RETURN(projections, ReplayLog(*log));
   }
@@ -351,6 +361,8 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
   }
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> setup,
                             early_setup.Take(*log, projections, request.setup));
+  BATCHLOG_ASSIGN_OR_RETURN(const events::v1::Event first, ReadFirstEvent(*log));
+  BATCHLOG_RETURN_IF_ERROR(CheckDatasetsUnchanged(run_id, first.run_started(), *setup));
   // The seed recorded at the start keeps a resumed run's draws independent of the machine;
   // draws already made are in the log, never redrawn.
   const std::uint64_t seed = projections.run_state.random_seed ^ projections.last_seq;

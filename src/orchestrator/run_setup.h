@@ -52,6 +52,8 @@ class RunSetup {
 
   const workflow::WorkflowFile& file() const { return file_; }
   const std::vector<StagePolicy>& policies() const { return policies_; }
+  // One per workflow of file(), in the same order.
+  const std::vector<workflow::Dataset>& datasets() const { return datasets_; }
   // Deps for an executor over `log` and `projections`; spool_dir for downloads.
   ExecutorDeps MakeExecutorDeps(store::EventLog& log, replay::Projections& projections,
                                 base::Random& random, const std::filesystem::path& spool_dir);

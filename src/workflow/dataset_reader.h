@@ -54,6 +54,9 @@ class Dataset {
   // "data/math.jsonl:7", for messages about one sample.
   std::string Where(std::size_t index) const;
 
+  // The file's bytes as read (without the padding).
+  std::string_view bytes() const { return {buffer_.get(), buffer_bytes_}; }
+
  private:
   friend base::Result<Dataset> ReadDataset(const std::filesystem::path&, std::string_view);
   friend base::Result<Dataset> ParseDataset(std::string_view, const std::filesystem::path&,

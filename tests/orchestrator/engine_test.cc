@@ -10,7 +10,9 @@
 #include <catch2/catch.hpp>
 
 #include "src/orchestrator/run_reader.h"
+#include "src/orchestrator/run_started.h"
 #include "tests/orchestrator/engine_test_support.h"
+#include "tests/support/files.h"
 #include "tests/support/workflow_yaml.h"
 
 namespace batchlog::orchestrator {
@@ -631,6 +633,39 @@ TEST_CASE("an OpenAI create refused with Cannot find file is waited out a few ti
     REQUIRE(resumed.ok());
     CHECK(resumed->status == replay::RunStatus::kCompleted);
   }
+}
+
+TEST_CASE("resume refuses a dataset that changed since the run started, and takes it back",
+          "[orchestrator][engine][resume]") {
+  // The run stops with its batch refused (quota); the dataset is then edited.
+  EngineHarness harness(
+      "control_faults:\n  - {operation: create, kind: quota_exceeded, api: openai, calls: [1]}\n");
+  RunUntilOperatorStop(harness, "oa", "edited", 4, "insufficient_quota");
+  const std::filesystem::path data = harness.dir() / "data.jsonl";
+  const std::string original = batchlog::testing::ReadFileText(data);
+  const std::vector<events::v1::Event> events = EventsOf(harness, "edited");
+  REQUIRE(events.front().has_run_started());
+  const auto& recorded = events.front().run_started().datasets();
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].workflow() == "math");
+  CHECK(recorded[0].bytes() == original.size());
+  CHECK(recorded[0].sha256() == Sha256Hex(original));
+
+  std::string edited = original;
+  edited.replace(edited.find("plus"), 4, "times");
+  batchlog::testing::WriteFileText(data, edited);
+  auto refused = harness.Resume("edited");
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.status().message());
+  CHECK(refused.status().code() == base::StatusCode::kFailedPrecondition);
+  CHECK(refused.status().message().find("the dataset of workflow 'math' changed") !=
+        std::string::npos);
+  CHECK(harness.Stats()["openai"]["batches_created"] == 0);
+
+  batchlog::testing::WriteFileText(data, original);
+  auto resumed = harness.Resume("edited");
+  REQUIRE(resumed.ok());
+  CHECK(resumed->status == replay::RunStatus::kCompleted);
 }
 
 TEST_CASE("a batch the provider no longer knows stops the run instead of polling forever",
