@@ -279,6 +279,16 @@ base::Status Parser::ParseProviders(const Entry& entry, WorkflowFile& file) {
             base_url->ValueMark(), path + ".base_url",
             "expected an http:// or https:// URL, got " + Quoted(provider.base_url));
       }
+      // The file is recorded verbatim in the log: a user:password@ in the URL would be a
+      // secret in the log, the manifest's run and every export. Not echoed here either.
+      const std::string_view url = provider.base_url;
+      const std::size_t authority = url.find("://") + 3;
+      const std::size_t authority_end = url.find_first_of("/?#", authority);
+      if (url.substr(authority, authority_end - authority).find('@') != std::string_view::npos) {
+        return source_.Error(base_url->ValueMark(), path + ".base_url",
+                             "the URL holds credentials (user:password@host); keys come from "
+                             "the environment (api_key_env), never from the workflow file");
+      }
     } else if (provider.kind == ProviderKind::kOpenAiCompatible) {
       return source_.Error(item.key_node.Mark(), path,
                            "an openai_compatible provider needs a base_url");

@@ -390,6 +390,25 @@ TEST_CASE("an openai_compatible provider needs a base_url and defaults to OPENAI
   CHECK(parsed->workflows[0].stages[0].batch_limits == BatchLimits{50'000, 200'000'000});
 }
 
+TEST_CASE("a base_url holding credentials is refused without echoing them",
+          "[workflow][file]") {
+  WorkflowDir dir;
+  for (const std::string url : {"http://user:S3cretPw@127.0.0.1:8000/v1",
+                                "https://token@api.example.com/v1"}) {
+    CAPTURE(url);
+    const std::string message = ErrorOf(dir.Parse(Edit(
+        std::string(kSmallWorkflow), "{kind: openai}",
+        "{kind: openai_compatible, base_url: \"" + url + "\"}")));
+    CHECK(message.find("holds credentials") != std::string::npos);
+    CHECK(message.find("S3cretPw") == std::string::npos);
+    CHECK(message.find("token@") == std::string::npos);
+  }
+  // An @ in the path or query is not a credential.
+  CHECK(dir.Parse(Edit(std::string(kSmallWorkflow), "{kind: openai}",
+                       "{kind: openai_compatible, base_url: \"http://localhost:8000/v1/@team\"}"))
+            .ok());
+}
+
 TEST_CASE("a template may read only ancestors through from", "[workflow][file]") {
   WorkflowDir dir;
   const std::string three_stages =
