@@ -175,6 +175,7 @@ base::Result<CancelOutcome> CancelRun(std::string_view run_id, const CancelOptio
       // exist at the provider (found exactly by its metadata). Stop it from spending.
       providers::FindBatchQuery query;
       query.batch_key = batch_key;
+      query.run_id = std::string(run_id);
       query.request_count = record.member_count;
       auto found = provider->second->FindBatch(query);
       if (!found.ok()) {

@@ -614,6 +614,7 @@ base::Status Executor::Do(const SubmitBatch& command) {
     BATCHLOG_ASSIGN_OR_RETURN(const v1::Event planned_event, ReadEventAt(record.planned_seq));
     providers::FindBatchQuery query;
     query.batch_key = batch_key;
+    query.run_id = deps_.log->run_id();
     query.planned_at_unix_us = planned_event.recorded_at_unix_us();
     query.request_count = record.member_count;
     const bool by_window = provider->kind() == providers::ProviderKind::kAnthropic;

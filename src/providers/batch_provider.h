@@ -123,6 +123,9 @@ struct BatchPage {
 
 struct FindBatchQuery {
   std::string batch_key;
+  // OpenAI: the batch's metadata batchlog_run must name this run (batch keys repeat across
+  // runs of one workflow, and across a fork and its source). Empty: not checked.
+  std::string run_id;
   std::int64_t planned_at_unix_us = 0;  // when the BatchPlanned intent was recorded
   std::uint32_t request_count = 0;
   std::int64_t window_us = 15LL * 60 * 1'000'000;  // Anthropic: created within this window

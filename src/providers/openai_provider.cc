@@ -319,9 +319,18 @@ base::Result<std::optional<BatchInfo>> OpenAiProvider::FindBatch(const FindBatch
       newest_first = newest_first && batch.created_at_unix_us <= previous_us;
       previous_us = batch.created_at_unix_us;
       const auto key = batch.metadata.find("batchlog_batch_key");
-      if (key != batch.metadata.end() && key->second == query.batch_key) {
-        return std::optional<BatchInfo>(std::move(batch));
+      if (key == batch.metadata.end() || key->second != query.batch_key) continue;
+      // Another run's batch of the same workflow carries the same key; and a batch created
+      // before this one was planned cannot be its create.
+      const auto run = batch.metadata.find("batchlog_run");
+      if (!query.run_id.empty() && (run == batch.metadata.end() || run->second != query.run_id)) {
+        continue;
       }
+      if (query.planned_at_unix_us > 0 && batch.created_at_unix_us > 0 &&
+          batch.created_at_unix_us < query.planned_at_unix_us - kFindSkewMarginUs) {
+        continue;
+      }
+      return std::optional<BatchInfo>(std::move(batch));
     }
     if (!page.has_more || page.batches.empty() || page.last_id.empty()) {
       return std::optional<BatchInfo>();

@@ -199,6 +199,39 @@ TEST_CASE("OpenAI listing pages through 120 batches 7 at a time, and FindBatch s
   CHECK_FALSE(early->has_value());
 }
 
+TEST_CASE("OpenAI FindBatch adopts only this run's batch, never one created before the plan",
+          "[providers][openai][reconcile]") {
+  ProviderHarness harness;
+  auto provider = harness.Make(ProviderKind::kOpenAi);
+  // Two runs of one workflow give their batches the same key; the other run's is newer.
+  SubmitSpec ours = MakeSpec(ProviderKind::kOpenAi, 2, "wf:stage_1:a1:b000000");
+  SubmitSpec theirs = ours;
+  theirs.run_id = "run-2";
+  const BatchInfo our_batch = SubmitOrDie(*provider, ours, harness.dir() / "ours");
+  const BatchInfo their_batch = SubmitOrDie(*provider, theirs, harness.dir() / "theirs");
+  REQUIRE(our_batch.id != their_batch.id);
+
+  FindBatchQuery query;
+  query.batch_key = ours.batch_key;
+  query.run_id = "run-1";
+  auto found = provider->FindBatch(query);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->id == our_batch.id);
+
+  query.run_id = "run-3";  // a run that created nothing: nothing to adopt
+  found = provider->FindBatch(query);
+  REQUIRE(found.ok());
+  CHECK_FALSE(found->has_value());
+
+  // Planned an hour after both were created: neither can be its create.
+  query.run_id = "run-1";
+  query.planned_at_unix_us = testing::kStartUnixUs + 3600LL * 1'000'000;
+  found = provider->FindBatch(query);
+  REQUIRE(found.ok());
+  CHECK_FALSE(found->has_value());
+}
+
 TEST_CASE("an OpenAI-compatible service at a base URL with a path prefix works end to end",
           "[providers][openai][compatible]") {
   sim::EmulatorOptions options = testing::FastEmulatorOptions();
