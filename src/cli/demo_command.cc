@@ -101,6 +101,7 @@ void AddDemoCommand(CLI::App& app, CliContext& context) {
     orchestrator::RunRequest request = PrepareRun(context, *options);
     request.setup.base_url_override = (*emulator)->base_url();
     request.setup.time_scale = kDemoTimeScale;
+    request.in_process_emulator = true;
     // The emulator accepts any key; a real one in the environment is never needed.
     request.setup.lookup_env = [](const std::string&) -> std::optional<std::string> {
       return "sk-batchlog-demo";

@@ -45,8 +45,20 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
     std::printf("  %s", orchestrator::RenderCostLine(*projections).c_str());
     if (projections->run_state.lifecycle.run_status == replay::RunStatus::kRunning &&
         !reader->has_writer()) {
-      std::printf("  stopped: no process is writing this run; `batchlog resume %s` continues it\n",
-                  id.c_str());
+      bool demo = false;
+      reader->VisitEvents(1, 1, [&demo](const events::v1::Event& event) {
+              demo = event.run_started().in_process_emulator();
+              return false;
+            })
+          .IgnoreError();  // unreadable: the generic hint
+      if (demo) {
+        std::printf("  stopped: its emulator lived in the `batchlog demo` process and is gone; "
+                    "`batchlog demo` starts a new run\n");
+      } else {
+        std::printf(
+            "  stopped: no process is writing this run; `batchlog resume %s` continues it\n",
+            id.c_str());
+      }
     }
     context.exit_code = kExitOk;
   });

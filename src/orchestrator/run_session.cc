@@ -299,6 +299,7 @@ base::Result<RunOutcome> StartRun(const std::filesystem::path& workflow_path,
     event.set_recorded_at_unix_us(metadata.created_at_unix_us);
     *event.mutable_run_started() = MakeRunStarted(setup->file(), workflow_path, seed);
     AddDatasetDigests(*setup, *event.mutable_run_started());
+    event.mutable_run_started()->set_in_process_emulator(request.in_process_emulator);
     BATCHLOG_RETURN_IF_ERROR(log->Append(step).status());
     BATCHLOG_ASSIGN_OR_RETURN(projections, ReplayLog(*log));
   }
@@ -339,6 +340,14 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
         "run '" + std::string(run_id) + "' was created but stopped before it started (its log "
         "is empty): start it with `batchlog run WORKFLOW --run-id " + std::string(run_id) + "`");
   }
+  BATCHLOG_ASSIGN_OR_RETURN(const events::v1::Event first, ReadFirstEvent(*log));
+  if (first.run_started().in_process_emulator() &&
+      projections.run_state.lifecycle.run_status == replay::RunStatus::kRunning) {
+    return base::FailedPreconditionError(
+        "run '" + std::string(run_id) + "' ran against an emulator inside the process that "
+        "started it (`batchlog demo`), which is gone with it; resuming it would send its "
+        "requests to the real providers. `batchlog demo` starts a new run");
+  }
   // A run cancelled resumable (`batchlog cancel --resumable`) runs again (cancel.h).
   BATCHLOG_RETURN_IF_ERROR(ReopenIfResumable(*log, projections, *request.setup.clock));
   const replay::RunStatus status = projections.run_state.lifecycle.run_status;
@@ -361,7 +370,6 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
   }
   BATCHLOG_ASSIGN_OR_RETURN(std::unique_ptr<RunSetup> setup,
                             early_setup.Take(*log, projections, request.setup));
-  BATCHLOG_ASSIGN_OR_RETURN(const events::v1::Event first, ReadFirstEvent(*log));
   BATCHLOG_RETURN_IF_ERROR(CheckDatasetsUnchanged(run_id, first.run_started(), *setup));
   // The seed recorded at the start keeps a resumed run's draws independent of the machine;
   // draws already made are in the log, never redrawn.

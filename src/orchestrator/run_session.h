@@ -40,6 +40,9 @@ struct RunRequest {
   // StartRun of an existing run whose recorded workflow file differs from the given one:
   // false refuses with what changed; true records a WorkflowFileChanged and goes on with it.
   bool allow_changed_workflow = false;
+  // StartRun: the providers are an emulator living in this process (`batchlog demo`);
+  // recorded, so that ResumeRun refuses the run.
+  bool in_process_emulator = false;
 };
 
 struct RunOutcome {

@@ -668,6 +668,26 @@ TEST_CASE("resume refuses a dataset that changed since the run started, and take
   CHECK(resumed->status == replay::RunStatus::kCompleted);
 }
 
+TEST_CASE("a run against an in-process emulator (the demo) is never resumed",
+          "[orchestrator][engine][resume]") {
+  // Its providers died with the process; its workflow file names the real ones.
+  EngineHarness harness(
+      "control_faults:\n  - {operation: create, kind: quota_exceeded, api: openai, calls: [1]}\n");
+  harness.WriteDataset("data.jsonl", 3);
+  RunRequest request = harness.Request();
+  request.run_id = "demo-like";
+  request.in_process_emulator = true;
+  auto stopped = StartRun(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)), request);
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(EventsOf(harness, "demo-like").front().run_started().in_process_emulator());
+  auto refused = harness.Resume("demo-like");
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.status().message());
+  CHECK(refused.status().code() == base::StatusCode::kFailedPrecondition);
+  CHECK(refused.status().message().find("`batchlog demo` starts a new run") != std::string::npos);
+  CHECK(harness.Stats()["openai"]["batches_created"] == 0);
+}
+
 TEST_CASE("a batch the provider no longer knows stops the run instead of polling forever",
           "[orchestrator][engine][operator]") {
   const auto check = [](const std::string& provider, const std::string& api) {

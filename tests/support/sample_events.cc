@@ -80,6 +80,7 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     dataset->set_path("data/math.jsonl");
     dataset->set_sha256("9b1c7e0f2a3d4c5b6a7980f1e2d3c4b5a69788f0e1d2c3b4a5968778695a4b3c");
     dataset->set_bytes(48213);
+    e->set_in_process_emulator(true);
   }
   {
     auto* e = b.Add(R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"2+2?"}]})")
