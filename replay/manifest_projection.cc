@@ -194,8 +194,10 @@ std::vector<StageSummary> Summarize(const Lifecycle& lifecycle) {
 }
 
 std::string_view RetryStatus(const StageSummary& summary, const StageRecord& record) {
-  if (summary.exhausted) return "exhausted";
+  // Retries still to come outrank a request that already ran out of them: the stage's
+  // retrying is not over while any request waits for, or runs, another attempt.
   if (summary.retry_pending) return "in_progress";
+  if (summary.exhausted) return "exhausted";
   if (record.max_attempt > 1) return "completed";
   return "not_needed";
 }

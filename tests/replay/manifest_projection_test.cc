@@ -273,6 +273,32 @@ TEST_CASE("retry_status follows the retries of a stage", "[replay][manifest]") {
   CHECK(status()["retry_batch_ids"] == Json::array({"batch_2"}));
 }
 
+TEST_CASE("retry_status is in_progress while retries run, even after a request ran out",
+          "[replay][manifest]") {
+  EventSequenceBuilder log;
+  log.RunStarted();
+  log.RequestPlanned("wf", "stage_1", "a");
+  log.RequestPlanned("wf", "stage_1", "b");
+  log.BatchPlanned("b1", "wf", "stage_1", {"a", "b"}, 1);
+  log.BatchSubmitted("b1", "batch_1");
+  log.BatchEnded("b1");
+  log.RequestFailed("b1", "a", 1, "timeout", v1::ERROR_CLASS_RETRYABLE);
+  log.RequestFailed("b1", "b", 1, "timeout", v1::ERROR_CLASS_RETRYABLE);
+  log.ResultsIngested("b1");
+  // a has no retries left (max_retries 0 for it, say); b is retried.
+  log.RequestsAbandoned("wf", "stage_1", {"a"}, v1::ABANDON_REASON_EXHAUSTED);
+  log.RetryScheduled("wf", "stage_1", {"b"}, 2, 0);
+  log.BatchPlanned("b2", "wf", "stage_1", {"b"}, 2);
+  log.BatchSubmitted("b2", "batch_2");
+  const auto status = [&log]() { return Manifest(log.events())["workflows"]["wf"]["stage_1"]; };
+  CHECK(status()["retry_status"] == "in_progress");
+  log.BatchEnded("b2");
+  log.RequestFailed("b2", "b", 2, "timeout", v1::ERROR_CLASS_RETRYABLE);
+  log.ResultsIngested("b2");
+  log.RequestsAbandoned("wf", "stage_1", {"b"}, v1::ABANDON_REASON_EXHAUSTED);
+  CHECK(status()["retry_status"] == "exhausted");
+}
+
 TEST_CASE("workflows and stages appear in order of first appearance", "[replay][manifest]") {
   EventSequenceBuilder log;
   log.RunStarted();
