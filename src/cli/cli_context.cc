@@ -5,6 +5,8 @@
 #include <system_error>
 #include <vector>
 
+#include "src/orchestrator/time_travel.h"
+
 namespace batchlog::cli {
 namespace {
 
@@ -115,6 +117,20 @@ CLI::Validator Seq() {
             !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
         return digits ? std::string()
                       : "must be a seq (a whole number, 0 or more), not '" + value + "'";
+      },
+      "");
+}
+
+CLI::Validator HistoryPoint() {
+  return CLI::Validator(
+      [](const std::string& value) {
+        const bool digits =
+            !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+        if (digits || value == "latest" || orchestrator::ParseTimestamp(value)) {
+          return std::string();
+        }
+        return "must be a seq (a whole number, 0 or more), an RFC 3339 UTC timestamp (e.g. "
+               "2026-11-28T17:30:00Z) or `latest`, not '" + value + "'";
       },
       "");
 }

@@ -54,6 +54,9 @@ CLI::Validator NonEmpty();
 // A seq: digits only. CLI11 would read "-5" into a uint64_t as 2^64 - 5.
 CLI::Validator Seq();
 
+// A point of a run's history: a seq, an RFC 3339 UTC timestamp, or `latest`.
+CLI::Validator HistoryPoint();
+
 // kUnavailable "<what>: <the OS's reason for error_number>" (an errno value).
 base::Status OsError(std::string_view what, int error_number);
 

@@ -22,10 +22,10 @@ void AddDiffManifestCommand(CLI::App& app, CliContext& context) {
   command->add_option("RUN_ID", options->run_id, "The run")->required()->check(NonEmpty());
   command->add_option("A", options->from, "From: a seq, an RFC 3339 UTC timestamp, or `latest`")
       ->required()
-      ->check(NonEmpty());
+      ->check(HistoryPoint());
   command->add_option("B", options->to, "To: a seq, an RFC 3339 UTC timestamp, or `latest`")
       ->required()
-      ->check(NonEmpty());
+      ->check(HistoryPoint());
   command->add_flag("--json", options->json, "One JSON document listing every change");
   command->add_option("--limit", options->limit,
                       "custom_ids shown per state change in the text form (default 20)");

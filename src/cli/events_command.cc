@@ -23,10 +23,14 @@ void AddEventsCommand(CLI::App& app, CliContext& context) {
   command->add_flag("--json", options->json, "JSONL, one event per line (docs/events.md)");
   command->callback([&context, options, command, from] {
     if (options->from_seq > options->to_seq) {
-      context.exit_code =
-          ReportUsageError("--from " + std::to_string(options->from_seq) + " is after --to " +
-                               std::to_string(options->to_seq) + ": the range is empty",
-                           *command);
+      // Seqs start at 1: --to 0 alone selects nothing, and says so in its own terms.
+      const std::string from_text = from->count() > 0
+                                        ? "--from " + std::to_string(options->from_seq)
+                                        : "the first seq (1)";
+      context.exit_code = ReportUsageError(from_text + " is after --to " +
+                                               std::to_string(options->to_seq) +
+                                               ": the range is empty",
+                                           *command);
       return;
     }
     auto reader = orchestrator::RunReader::Open(context.store, options->run_id);

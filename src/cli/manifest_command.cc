@@ -37,7 +37,7 @@ void AddManifestCommand(CLI::App& app, CliContext& context) {
       ->add_option("--as-of", options->as_of,
                    "The manifest as it stood right after this seq, or at this RFC 3339 UTC "
                    "time (the last seq recorded at or before it); default: latest")
-      ->check(NonEmpty());
+      ->check(HistoryPoint());
   command->add_option("-o,--output", options->output, "Write to this file instead of stdout");
   command->callback([&context, options] {
     auto reader = orchestrator::RunReader::Open(context.store, options->run_id);

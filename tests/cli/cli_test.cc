@@ -133,6 +133,10 @@ TEST_CASE("every command-line parse error is one usage line naming what is wrong
   CheckUsageError(RunBatchlog("events", dir), "RUN_ID is required (see batchlog events --help)");
   CheckUsageError(RunBatchlog("--store", dir), "--store");
   CheckUsageError(RunBatchlog("run w.yaml --log-format xml", dir), "--log-format");
+  CheckUsageError(RunBatchlog("manifest r1 --as-of -1", dir), "--as-of: must be a seq");
+  CheckUsageError(RunBatchlog("manifest r1 --as-of 1.5", dir), "not '1.5'");
+  CheckUsageError(RunBatchlog("diff-manifest r1 -1 5", dir), "A: must be a seq");
+  CheckUsageError(RunBatchlog("events r1 --to 0", dir), "the first seq (1) is after --to 0");
 }
 
 TEST_CASE("history without a selector is a usage error", "[cli]") {
