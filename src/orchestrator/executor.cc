@@ -768,8 +768,18 @@ void Executor::CallFailed(std::uint32_t batch, std::size_t policy, std::string_v
                           const base::Status& status) {
   const std::string batch_key(lifecycle().batches.keys.id(batch));
   if (NoteProviderCall(batch, status)) {
-    HoldStage(policy, RetryAfterSeconds(status),
-              std::string(call) + " of batch " + batch_key + " failed: " + status.message());
+    const std::string why =
+        std::string(call) + " of batch " + batch_key + " failed: " + status.message();
+    if (!ProviderAnswered(batch) && policy < deps_.policies->size() &&
+        RetryAfterSeconds(status) == 0) {
+      // A provider that has never answered (a wrong base_url, no network) is tried again
+      // soon, so that kUnansweredCallsToStop calls take seconds, not the stage's backoff.
+      session_.hold_until_us[policy] = NowUs() + SecondsToMicros(kUnansweredHoldS);
+      spdlog::warn("{}; the provider has not answered yet: trying again in {:.0f} s", why,
+                   kUnansweredHoldS);
+      return;
+    }
+    HoldStage(policy, RetryAfterSeconds(status), why);
     return;
   }
   // A local failure (a malformed request, an unwritable spool, TLS refused): holding and
@@ -781,6 +791,13 @@ void Executor::CallFailed(std::uint32_t batch, std::size_t policy, std::string_v
 
 void Executor::StopRun(base::Status why) {
   if (stop_.ok()) stop_ = std::move(why);
+}
+
+bool Executor::ProviderAnswered(std::uint32_t batch) const {
+  const std::string_view name =
+      lifecycle().providers.id(lifecycle().batches.records[batch].provider);
+  const auto health = provider_health_.find(name);
+  return health != provider_health_.end() && health->second.answered;
 }
 
 bool Executor::NoteProviderCall(std::uint32_t batch, const base::Status& status) {

@@ -66,6 +66,8 @@ inline constexpr std::uint32_t kHardLookupFailuresToStop = 3;
 // run stops (exit 6) instead of waiting: a typo in base_url should not hold a run forever.
 // Once a provider has answered, outages are waited out with the stage's backoff.
 inline constexpr std::uint32_t kUnansweredCallsToStop = 5;
+// The hold between those calls (seconds of the run's clock), instead of the stage's backoff.
+inline constexpr double kUnansweredHoldS = 2.0;
 
 // Whole-batch failures of a transient kind (token_limit_exceeded) in a row, each while no
 // other batch of the same provider was in flight, before the run stops for a person. With
@@ -157,6 +159,8 @@ class Executor {
   // Records the outcome of a call to the batch's provider (OK: it answered). Returns true
   // when a failure is transient (worth waiting out); may set the stop (see TakeStop).
   bool NoteProviderCall(std::uint32_t batch, const base::Status& status);
+  // True when `batch`'s provider has answered a call in this process.
+  bool ProviderAnswered(std::uint32_t batch) const;
   void StopRun(base::Status why);  // keeps the first reason
   // A failed look-up, upload or create before the batch exists at the provider: transient
   // causes hold the stage (backoff); others stop the run.

@@ -745,12 +745,18 @@ TEST_CASE("a provider that never answers stops the run (exit 6) instead of holdi
           "[orchestrator][engine][operator]") {
   EngineHarness harness;
   harness.WriteDataset("data.jsonl", 4);
-  const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false));
+  // The stage's own backoff is long; the calls to a provider that never answered are not
+  // spaced by it (minutes before a typo in base_url is reported), but by a few seconds.
+  const auto workflow = harness.Write(
+      "wf.yaml", WorkflowYaml("data.jsonl", false, "oa",
+                              "        retry: {initial_delay_s: 30, max_delay_s: 300}\n"));
   RunRequest request = harness.Request();
   request.run_id = "nowhere";
   request.setup.base_url_override = "http://127.0.0.1:1";  // nothing listens there
+  const base::Timestamp start = harness.clock().Now();
   auto stopped = StartRun(workflow, request);
   REQUIRE_FALSE(stopped.ok());
+  CHECK(harness.clock().Now() - start < std::chrono::seconds(60));
   INFO(stopped.status().message());
   CHECK(stopped.status().code() == base::StatusCode::kUnavailable);
   CHECK(stopped.status().message().find("has not answered any of its first 5 calls") !=
