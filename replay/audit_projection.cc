@@ -236,6 +236,7 @@ void ApplySubmitRejected(AuditState& state, const Event& event) {
   row.error_type = rejected.error_type();
   row.message = rejected.message();
   row.error_class = ErrorClassName(rejected.error_class());
+  row.unknown_code = rejected.unknown_code();
   row.retry_after_s = rejected.retry_after_s();
   ForEachCurrentMember(state, rejected.batch_key(), *batch,
                        [&](const std::string&, AuditState::Member&, Trail& trail) {
@@ -315,6 +316,7 @@ void ApplyRequestFailed(AuditState& state, const Event& event) {
   row->code = failed.code();
   row->error_type = failed.error_type();
   row->error_class = ErrorClassName(failed.error_class());
+  row->unknown_code = failed.unknown_code();
   row->message = failed.message();
   row->http_status = failed.http_status();
   if (trail == nullptr) return;
@@ -553,6 +555,7 @@ Json RowJson(const AuditRow& row) {
   put("code", row.code);
   put("error_type", row.error_type);
   put("error_class", row.error_class);
+  if (row.unknown_code) out["unknown_code"] = true;
   put("message", row.message);
   if (row.http_status != 0) out["http_status"] = row.http_status;
   if (row.input_tokens != 0 || row.output_tokens != 0) {
@@ -635,7 +638,8 @@ std::string Detail(const AuditRow& row) {
             (row.adopted ? " (adopted: found at the provider after a restart)" : "");
       break;
     case AuditEvent::kSubmitRejected:
-      out = "rejected: " + row.code + " (" + row.error_class + ", http " +
+      out = "rejected: " + row.code + " (" + row.error_class +
+            (row.unknown_code ? ": an unknown code" : "") + ", http " +
             std::to_string(row.http_status) + ")" +
             (row.message.empty() ? "" : ": " + row.message);
       break;
@@ -651,7 +655,7 @@ std::string Detail(const AuditRow& row) {
       if (row.duplicate) out += " (re-ingested: already recorded, not counted again)";
       break;
     case AuditEvent::kRequestFailed:
-      out = row.code + " (" + row.error_class +
+      out = row.code + " (" + row.error_class + (row.unknown_code ? ": an unknown code" : "") +
             (row.http_status != 0 ? ", http " + std::to_string(row.http_status) : "") + ")" +
             (row.message.empty() ? "" : ": " + row.message) + tokens;
       if (row.duplicate) out += " (re-ingested: already recorded, not counted again)";

@@ -91,6 +91,7 @@ struct AuditRow {
   std::string code;
   std::string error_type;
   std::string error_class;
+  bool unknown_code = false;  // no rule knew it: error_class is the configured default
   std::string message;
   std::int32_t http_status = 0;
   std::uint64_t input_tokens = 0;

@@ -560,6 +560,7 @@ base::Status Executor::Reject(std::uint32_t batch, const providers::ApiError& er
   rejected->set_retry_after_s(error.retry_after_s.value_or(0));
   const CreateRefusal refusal = ClassifyCreateRefusal(error, verdict.error_class);
   rejected->set_error_class(ToEventClass(refusal.error_class));
+  rejected->set_unknown_code(verdict.unknown && refusal.error_class == verdict.error_class);
   const bool retryable =
       refusal.error_class == providers::ErrorClass::kRetryable &&
       (!refusal.bounded || ++refusals_in_a_row_[policy] < kHardLookupFailuresToStop);
@@ -913,6 +914,8 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
   std::uint32_t failed = 0;
   std::uint32_t ignored = 0;
   std::uint32_t operator_action = 0;  // failures only someone can cure (billing, credentials)
+  std::uint32_t unknown = 0;          // failures no classification rule knew
+  std::string unknown_code;           // the first of them
   std::string operator_code;
   std::vector<store::PendingEvent> step;
   std::vector<bool> seen(lifecycle().requests.size(), false);
@@ -957,11 +960,13 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
             bad->set_message(std::string(line.error_message));
             bad->set_http_status(line.http_status);
             bad->set_error_class(ToEventClass(failure->error_class));
+            bad->set_unknown_code(failure->unknown);
             CopyUsage(line.usage, *bad->mutable_usage());
             ++failed;
             if (failure->error_class == providers::ErrorClass::kOperatorAction) {
               if (operator_action++ == 0) operator_code = failure->code;
             }
+            if (failure->unknown && unknown++ == 0) unknown_code = failure->code;
           }
           if (step.size() >= deps_.events_per_step) {
             BATCHLOG_RETURN_IF_ERROR(Commit(step, store::Durability::kSynced));
@@ -1009,6 +1014,7 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
                        std::string(info.provider_status) + " batch");
       bad->set_http_status(0);
       bad->set_error_class(ToEventClass(verdict.error_class));
+      bad->set_unknown_code(verdict.unknown);
       ++absent;
       ++failed;
     }
@@ -1071,6 +1077,13 @@ base::Status Executor::IngestFiles(std::uint32_t batch, const providers::BatchIn
                absent > 0 ? " (" + std::to_string(absent) + " failed: no result line)" : "",
                ignored > 0 ? " (repeated lines ignored)" : "");
   BATCHLOG_RETURN_IF_ERROR(Commit(closing, store::Durability::kSynced));
+  if (unknown > 0) {
+    spdlog::warn("batch {}: {} failure{} with a code no classification rule knows ({}{}), "
+                 "handled as {}: name it under error_classes to decide it",
+                 batch_key, unknown, unknown == 1 ? "" : "s", unknown_code,
+                 unknown == 1 ? "" : ", ...",
+                 providers::ErrorClassName(classifier.unknown_default()));
+  }
   if (hold) {
     BatchFailedTransiently(batch, policy, info.errors.front().code);
   } else if (record.status != v1::BATCH_STATUS_FAILED && policy < deps_.policies->size()) {

@@ -20,12 +20,12 @@ constexpr PayloadFieldKind U = PayloadFieldKind::kUsage;
 constexpr PayloadFieldKind N = PayloadFieldKind::kNone;
 
 // RequestPlanned: workflow stage custom_id ordinal source_custom_id estimated_input_tokens model
-constexpr FieldTable kRequestPlannedFields = {N, T, T, T, V, T, V, T, N, N};
+constexpr FieldTable kRequestPlannedFields = {N, T, T, T, V, T, V, T, N, N, N};
 // RequestSucceeded: batch_key custom_id attempt usage finish_reason
-constexpr FieldTable kRequestSucceededFields = {N, T, T, V, U, T, N, N, N, N};
+constexpr FieldTable kRequestSucceededFields = {N, T, T, V, U, T, N, N, N, N, N};
 // RequestFailed: batch_key custom_id attempt code error_type message http_status error_class
-// usage
-constexpr FieldTable kRequestFailedFields = {N, T, T, V, T, T, T, V, V, U};
+// usage unknown_code
+constexpr FieldTable kRequestFailedFields = {N, T, T, V, T, T, T, V, V, U, V};
 
 bool ParseUsage(std::string_view bytes, HotEvent::Usage& usage) {
   // A repeated usage field merges into the first, as Protobuf merges a repeated message.
@@ -199,6 +199,7 @@ void ApplyHotEvent(const HotEvent& hot, v1::Event& event) {
       const auto error_class = static_cast<std::int32_t>(hot.number[8]);
       failed->set_error_class(static_cast<v1::ErrorClass>(error_class));
       set_usage(failed);
+      failed->set_unknown_code(hot.number[10] != 0);
       break;
     }
     default:

@@ -25,8 +25,8 @@ namespace batchlog::store {
 
 // One hot event's fields, viewing the bytes it was parsed from.
 struct HotEvent {
-  // Payload field numbers go up to this (RequestFailed.usage = 9).
-  static constexpr std::size_t kMaxField = 9;
+  // Payload field numbers go up to this (RequestFailed.unknown_code = 10).
+  static constexpr std::size_t kMaxField = 10;
   struct Usage {
     bool present = false;
     std::uint64_t input_tokens = 0;

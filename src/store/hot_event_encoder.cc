@@ -124,7 +124,8 @@ bool EncodePayload(const v1::RequestFailed& m, Sink& sink) {
          sink.Number(3, m.attempt()) && sink.Text(4, m.code()) && sink.Text(5, m.error_type()) &&
          sink.Text(6, m.message()) && sink.Number(7, Signed(m.http_status())) &&
          sink.Number(8, Signed(m.error_class())) &&
-         (!m.has_usage() || EncodeUsageField(9, m.usage(), sink));
+         (!m.has_usage() || EncodeUsageField(9, m.usage(), sink)) &&
+         sink.Number(10, m.unknown_code() ? 1 : 0);
 }
 
 // Reflection is looked up once: GetReflection() on each call costs a descriptor check.

@@ -141,6 +141,25 @@ TEST_CASE("history of a request that failed twice then succeeded shows three att
   CHECK(table.find("after 2 failed attempts") != std::string::npos);
 }
 
+TEST_CASE("history marks a failure whose code no classification rule knew", "[audit][history]") {
+  std::vector<v1::Event> events = FailedTwiceThenSucceeded();
+  for (v1::Event& event : events) {
+    if (event.has_request_failed() && event.request_failed().attempt() == 1) {
+      event.mutable_request_failed()->set_code("weird_code");
+      event.mutable_request_failed()->set_unknown_code(true);
+    }
+  }
+  const AuditState state = Audit(events, AuditSelection{.custom_ids = {"q000"}});
+  const std::string table = RenderAuditTable(state);
+  CAPTURE(table);
+  CHECK(table.find("weird_code (retryable: an unknown code") != std::string::npos);
+  CHECK(table.find("rate_limit_exceeded (retryable, http 429") != std::string::npos);
+  const std::string jsonl = RenderAuditJsonl(state);
+  CAPTURE(jsonl);
+  CHECK(jsonl.find(R"("code":"weird_code","error_class":"retryable","unknown_code":true)") !=
+        std::string::npos);
+}
+
 TEST_CASE("a batch selection keeps only that batch's events and results", "[audit][history]") {
   const std::vector<v1::Event> events = FailedTwiceThenSucceeded();
   const AuditState state =

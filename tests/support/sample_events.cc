@@ -133,6 +133,7 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     e->set_message("Enqueued token limit reached");
     e->set_retry_after_s(30.5);
     e->set_error_class(v1::ERROR_CLASS_RETRYABLE);
+    e->set_unknown_code(true);
   }
   {
     auto* e = b.Add().mutable_batch_polled();
@@ -177,6 +178,7 @@ std::vector<store::PendingEvent> OneOfEachEventType() {
     e->set_message("The server is overloaded");
     e->set_http_status(503);
     e->set_error_class(v1::ERROR_CLASS_RETRYABLE);
+    e->set_unknown_code(true);
     FillUsage(e->mutable_usage());
   }
   {
