@@ -449,6 +449,13 @@ void ApplyRunResumed(AuditState& state, const Event& event) {
 
 // --- summaries -----------------------------------------------------------------------------
 
+// The request's current attempt ended in a failure of its own (a server error, a rate
+// limit, ...), not in its batch's cancellation: a later final cancel only kept it from
+// being retried, and that failure is what the request's record should name.
+bool FailedOnItsOwn(const Trail& trail) {
+  return trail.has_result && !trail.code.empty() && trail.error_class != "cancelled";
+}
+
 std::string Explain(const AuditState& state, const Trail& trail) {
   const std::string attempt = std::to_string(trail.attempt);
   const std::string where = trail.batch_key.empty()
@@ -472,6 +479,10 @@ std::string Explain(const AuditState& state, const Trail& trail) {
       out = "failed for good on attempt " + attempt + ": " + trail.code +
             " is a permanent error, never retried" +
             (trail.message.empty() ? "" : " (" + trail.message + ")");
+    } else if (trail.abandon_reason == "cancelled" && FailedOnItsOwn(trail)) {
+      out = "failed on attempt " + attempt + " (" + trail.code +
+            (trail.message.empty() ? "" : ": " + trail.message) +
+            "); the run was then cancelled, so it was not retried";
     } else if (trail.abandon_reason == "cancelled") {
       out = "cancelled on attempt " + attempt + where + "; never processed";
     } else if (trail.abandon_reason == "batch_failed") {
@@ -852,7 +863,8 @@ void FinishAudit(AuditState& state) {
     summary.batch_key = trail.batch_key;
     summary.provider_batch_id = trail.provider_batch_id;
     summary.code = trail.abandon_reason == "exhausted" || trail.abandon_reason == "permanent" ||
-                           trail.abandon_reason.empty()
+                           trail.abandon_reason.empty() ||
+                           (trail.abandon_reason == "cancelled" && FailedOnItsOwn(trail))
                        ? trail.code
                        : trail.abandon_reason;
     if (trail.state == "succeeded") summary.code.clear();

@@ -425,5 +425,35 @@ TEST_CASE("a resumed run plans again the requests a resumable cancel stopped",
   CHECK(status.message().find("not resumable") != std::string::npos);
 }
 
+TEST_CASE("a request that failed, then was stopped by a final cancel, keeps its own error",
+          "[audit][cancel]") {
+  EventSequenceBuilder log("cancel-run");
+  log.RunStarted();
+  Planned(log, "stage_1", "q0", "m");
+  Planned(log, "stage_1", "q1", "m");
+  log.BatchPlanned("b1", "math", "stage_1", {"q0", "q1"}, 1);
+  log.BatchSubmitted("b1", "batch_1");
+  log.BatchEnded("b1");
+  log.RequestFailed("b1", "q0", 1, "server_error", v1::ERROR_CLASS_RETRYABLE);
+  log.RequestFailed("b1", "q1", 1, "batch_cancelled", v1::ERROR_CLASS_CANCELLED);
+  log.ResultsIngested("b1");
+  log.RequestsAbandoned("math", "stage_1", {"q0", "q1"}, v1::ABANDON_REASON_CANCELLED);
+  const std::vector<v1::Event> events = log.Take();
+  const AuditState state = Audit(events, AuditSelection{.custom_ids = {"q0", "q1"}});
+  REQUIRE(state.summaries.size() == 2);
+  for (const AuditSummary& summary : state.summaries) {
+    CAPTURE(summary.custom_id, summary.explanation);
+    CHECK(summary.state == "failed_final");
+    if (summary.custom_id == "q0") {
+      CHECK(summary.code == "server_error");
+      CHECK(summary.explanation.find("failed on attempt 1 (server_error") != std::string::npos);
+      CHECK(summary.explanation.find("cancelled, so it was not retried") != std::string::npos);
+    } else {
+      CHECK(summary.code == "cancelled");
+      CHECK(summary.explanation.find("never processed") != std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace batchlog::replay
