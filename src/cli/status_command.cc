@@ -43,6 +43,13 @@ void AddStatusCommand(CLI::App& app, CliContext& context) {
     }
     std::printf("%s", orchestrator::RenderProgress(*projections).c_str());
     std::printf("  %s", orchestrator::RenderCostLine(*projections).c_str());
+    if (projections->run_state.lifecycle.run_status == replay::RunStatus::kCancelled &&
+        projections->run_state.resumable) {
+      // Its stopped requests read as failed until then: resume plans them again.
+      std::printf("  cancelled resumable: `batchlog resume %s` plans its stopped requests "
+                  "again and continues it\n",
+                  id.c_str());
+    }
     if (projections->run_state.lifecycle.run_status == replay::RunStatus::kRunning &&
         !reader->has_writer()) {
       bool demo = false;

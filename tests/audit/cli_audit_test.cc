@@ -13,6 +13,7 @@
 
 #include "replay/snapshot_codec.h"
 #include "src/base/time_format.h"
+#include "src/orchestrator/cancel.h"
 #include "src/orchestrator/log_replay.h"
 #include "src/orchestrator/run_reader.h"
 #include "src/orchestrator/time_travel.h"
@@ -146,6 +147,26 @@ TEST_CASE("the audit subcommands answer from the log of a finished run", "[audit
     CHECK(manifest.exit_code == 0);
     CHECK(manifest.out == harness.ManifestFileText(*outcome));
   }
+}
+
+TEST_CASE("status tells a run cancelled resumable from one cancelled for good",
+          "[audit][cli][cancel]") {
+  // The run stops with its batch refused (quota), so nothing is in flight for the cancel.
+  testing::EngineHarness harness(
+      "control_faults:\n  - {operation: create, kind: quota_exceeded, api: openai, calls: [1]}\n");
+  harness.WriteDataset("data.jsonl", 3);
+  RunRequest request = harness.Request();
+  request.run_id = "paused";
+  REQUIRE_FALSE(
+      StartRun(harness.Write("wf.yaml", testing::WorkflowYaml("data.jsonl", false)), request)
+          .ok());
+  auto cancelled =
+      CancelRun("paused", CancelOptions{.resumable = true, .poll_s = 0.5}, harness.Request());
+  REQUIRE(cancelled.ok());
+  const Output status = Batchlog(harness.store(), "status paused");
+  CAPTURE(status.out);
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.find("cancelled resumable: `batchlog resume paused`") != std::string::npos);
 }
 
 }  // namespace
