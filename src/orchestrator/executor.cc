@@ -716,13 +716,14 @@ base::Status Executor::Do(const SubmitBatch& command) {
 
 namespace {
 
-// Causes that waiting does not cure: the provider does not know the batch or its results
-// (deleted, archived, another organisation's key), or refuses the caller (401/403).
+// The server's Retry-After carried by a failed call, in seconds; 0 when it sent none.
 double RetryAfterSeconds(const base::Status& status) {
   const std::optional<base::Duration> wait = status.retry_after();
   return wait ? std::chrono::duration<double>(*wait).count() : 0.0;
 }
 
+// Causes that waiting does not cure: the provider does not know the batch or its results
+// (deleted, archived, another organisation's key), or refuses the caller (401/403).
 bool IsHardLookupFailure(base::StatusCode code) {
   switch (code) {
     case base::StatusCode::kNotFound:
