@@ -1,9 +1,13 @@
 #include "replay/json_text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <string_view>
 #include <system_error>
+
+#include "src/base/json_string.h"
 
 namespace batchlog::replay {
 namespace {
@@ -11,8 +15,23 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 void AppendString(std::string& out, const std::string& text) {
-  // nlohmann's own escaping, so strings are byte-identical to dump()'s.
-  out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+  // ASCII (ids, codes, statuses: nearly every string of a manifest) escapes the same way
+  // in base's writer and in nlohmann's; other text goes through nlohmann's, which also
+  // replaces invalid UTF-8, so every string is byte-identical to dump()'s.
+  const bool ascii = std::all_of(text.begin(), text.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) {
+    base::AppendJsonString(out, text);
+  } else {
+    out += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
+template <typename Integer>
+void AppendInteger(std::string& out, Integer value) {
+  char buffer[24];
+  const std::to_chars_result written = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out.append(buffer, written.ptr);
 }
 
 void AppendDouble(std::string& out, double value) {
@@ -77,10 +96,18 @@ void Append(std::string& out, const Json& value, int indent, int depth) {
     case Json::value_t::string:
       AppendString(out, value.get_ref<const std::string&>());
       return;
-    case Json::value_t::null:
-    case Json::value_t::boolean:
     case Json::value_t::number_integer:
+      AppendInteger(out, value.get<std::int64_t>());
+      return;
     case Json::value_t::number_unsigned:
+      AppendInteger(out, value.get<std::uint64_t>());
+      return;
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
     case Json::value_t::binary:
     case Json::value_t::discarded:
       out += value.dump(-1, ' ', false, Json::error_handler_t::replace);

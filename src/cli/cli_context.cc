@@ -33,6 +33,11 @@ const CLI::App& CommandAtFault(const CLI::App& app) {
   return parsed.empty() ? app : CommandAtFault(*parsed.back());
 }
 
+// Digits only: CLI11 would read "-5" into a uint64_t as 2^64 - 5.
+bool IsSeqText(const std::string& value) {
+  return !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // "unknown option '--bogus'", "unexpected argument 'x'", or all of them when several.
 std::string DescribeExtras(const std::vector<std::string>& extras) {
   if (extras.size() == 1) {
@@ -113,10 +118,8 @@ CLI::Validator NonEmpty() {
 CLI::Validator Seq() {
   return CLI::Validator(
       [](const std::string& value) {
-        const bool digits =
-            !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-        return digits ? std::string()
-                      : "must be a seq (a whole number, 0 or more), not '" + value + "'";
+        return IsSeqText(value) ? std::string()
+                                : "must be a seq (a whole number, 0 or more), not '" + value + "'";
       },
       "");
 }
@@ -124,9 +127,7 @@ CLI::Validator Seq() {
 CLI::Validator HistoryPoint() {
   return CLI::Validator(
       [](const std::string& value) {
-        const bool digits =
-            !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-        if (digits || value == "latest" || orchestrator::ParseTimestamp(value)) {
+        if (IsSeqText(value) || value == "latest" || orchestrator::ParseTimestamp(value)) {
           return std::string();
         }
         return "must be a seq (a whole number, 0 or more), an RFC 3339 UTC timestamp (e.g. "

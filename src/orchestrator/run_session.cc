@@ -129,15 +129,19 @@ struct RecordedConfig {
   std::string sha256;
 };
 
-// The workflow file recorded at `seq` (a RunStarted or a WorkflowFileChanged).
-base::Result<RecordedConfig> ReadRecordedConfigAt(const store::EventLog& log, std::uint64_t seq) {
+// The event at `seq`, which the caller knows must be there (it holds the run's `what`).
+base::Result<events::v1::Event> ReadEventAt(const store::EventLog& log, std::uint64_t seq,
+                                            std::string_view what) {
   auto reader = log.NewReader({.from_seq = seq, .to_seq = seq});
-  if (!reader->Next()) {
-    if (!reader->status().ok()) return reader->status();
-    return base::DataLossError("run '" + log.run_id() + "': no event at seq " +
-                               std::to_string(seq) + ", which holds its workflow file");
-  }
-  const events::v1::Event& event = reader->event();
+  if (reader->Next()) return reader->event();
+  if (!reader->status().ok()) return reader->status();
+  return base::DataLossError("run '" + log.run_id() + "': no event at seq " +
+                             std::to_string(seq) + ", which holds its " + std::string(what));
+}
+
+// The workflow file an event records (a RunStarted or a WorkflowFileChanged).
+base::Result<RecordedConfig> RecordedConfigOf(const store::EventLog& log,
+                                              const events::v1::Event& event) {
   if (event.has_run_started()) {
     const events::v1::RunStarted& started = event.run_started();
     return RecordedConfig{started.config_path(), started.config_text(), started.config_sha256()};
@@ -146,16 +150,14 @@ base::Result<RecordedConfig> ReadRecordedConfigAt(const store::EventLog& log, st
     const events::v1::WorkflowFileChanged& changed = event.workflow_file_changed();
     return RecordedConfig{changed.config_path(), changed.config_text(), changed.config_sha256()};
   }
-  return base::DataLossError("run '" + log.run_id() + "': seq " + std::to_string(seq) +
+  return base::DataLossError("run '" + log.run_id() + "': seq " + std::to_string(event.seq()) +
                              " is neither RunStarted nor WorkflowFileChanged");
 }
 
-// The run's first event (its RunStarted, seq 1).
-base::Result<events::v1::Event> ReadFirstEvent(const store::EventLog& log) {
-  auto reader = log.NewReader({.from_seq = 1, .to_seq = 1});
-  if (reader->Next()) return reader->event();
-  if (!reader->status().ok()) return reader->status();
-  return base::DataLossError("run '" + log.run_id() + "': no event at seq 1");
+// The workflow file recorded at `seq` (a RunStarted or a WorkflowFileChanged).
+base::Result<RecordedConfig> ReadRecordedConfigAt(const store::EventLog& log, std::uint64_t seq) {
+  BATCHLOG_ASSIGN_OR_RETURN(const events::v1::Event event, ReadEventAt(log, seq, "workflow file"));
+  return RecordedConfigOf(log, event);
 }
 
 base::Result<RecordedConfig> ReadRecordedConfig(const store::EventLog& log,
@@ -177,8 +179,11 @@ base::Result<std::unique_ptr<RunSetup>> BuildSetup(const RecordedConfig& config,
 class EarlySetup {
  public:
   EarlySetup(const store::EventLog& log, const RunSetupOptions& options) {
-    base::Result<RecordedConfig> config = ReadRecordedConfigAt(log, 1);
-    if (!config.ok()) return;  // an empty log: the caller reports it
+    base::Result<events::v1::Event> first = ReadEventAt(log, 1, "RunStarted");
+    if (!first.ok()) return;  // an empty log: the caller reports it
+    first_ = std::move(first).value();
+    base::Result<RecordedConfig> config = RecordedConfigOf(log, *first_);
+    if (!config.ok()) return;  // Take reports it
     config_ = std::move(config).value();
     try {
       setup_ = std::async(std::launch::async,
@@ -195,6 +200,12 @@ class EarlySetup {
 
   // The setup of the file in force per the replayed projections: the one built early when
   // that is still the file of seq 1, else built now from the recorded one.
+  // The run's first event (its RunStarted), read once for the setup and the checks.
+  base::Result<events::v1::Event> FirstEvent(const store::EventLog& log) const {
+    if (first_.has_value()) return *first_;
+    return ReadEventAt(log, 1, "RunStarted");
+  }
+
   base::Result<std::unique_ptr<RunSetup>> Take(const store::EventLog& log,
                                                const replay::Projections& projections,
                                                const RunSetupOptions& options) {
@@ -204,6 +215,7 @@ class EarlySetup {
   }
 
  private:
+  std::optional<events::v1::Event> first_;
   RecordedConfig config_;
   std::future<base::Result<std::unique_ptr<RunSetup>>> setup_;
 };
@@ -340,7 +352,7 @@ base::Result<RunOutcome> ResumeRun(std::string_view run_id, const RunRequest& re
         "run '" + std::string(run_id) + "' was created but stopped before it started (its log "
         "is empty): start it with `batchlog run WORKFLOW --run-id " + std::string(run_id) + "`");
   }
-  BATCHLOG_ASSIGN_OR_RETURN(const events::v1::Event first, ReadFirstEvent(*log));
+  BATCHLOG_ASSIGN_OR_RETURN(const events::v1::Event first, early_setup.FirstEvent(*log));
   if (first.run_started().in_process_emulator() &&
       projections.run_state.lifecycle.run_status == replay::RunStatus::kRunning) {
     return base::FailedPreconditionError(

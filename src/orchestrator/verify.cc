@@ -199,7 +199,7 @@ base::Result<std::vector<std::uint64_t>> SnapshotSeqs(const store::EventLog& log
   return seqs;
 }
 
-// "generated_at_seq" of a rendered manifest (its format is fixed: RenderManifestJson).
+// "generated_at_seq" of a manifest file, read as JSON (a file in an older layout counts).
 std::optional<std::uint64_t> GeneratedAtSeq(std::string_view manifest) {
   const nlohmann::json parsed =
       nlohmann::json::parse(manifest, nullptr, /*allow_exceptions=*/false);

@@ -392,14 +392,19 @@ TEST_CASE("the manifest diff lists counts, state changes and cost between two se
   CHECK(back.stages[1].changes[0].to == "not_planned");
 }
 
-TEST_CASE("a resumed run plans again the requests a resumable cancel stopped",
-          "[audit][cancel]") {
-  EventSequenceBuilder log("cancel-run");
+// A run of math/stage_1 with q0 and q1 submitted together in batch b1 (provider batch_1).
+void SubmitTwoRequests(EventSequenceBuilder& log) {
   log.RunStarted();
   Planned(log, "stage_1", "q0", "m");
   Planned(log, "stage_1", "q1", "m");
   log.BatchPlanned("b1", "math", "stage_1", {"q0", "q1"}, 1);
   log.BatchSubmitted("b1", "batch_1");
+}
+
+TEST_CASE("a resumed run plans again the requests a resumable cancel stopped",
+          "[audit][cancel]") {
+  EventSequenceBuilder log("cancel-run");
+  SubmitTwoRequests(log);
   log.BatchEnded("b1", v1::BATCH_STATUS_CANCELLED);
   log.RequestSucceeded("b1", "q0", 1);
   log.RequestFailed("b1", "q1", 1, "batch_cancelled", v1::ERROR_CLASS_CANCELLED);
@@ -428,11 +433,7 @@ TEST_CASE("a resumed run plans again the requests a resumable cancel stopped",
 TEST_CASE("a request that failed, then was stopped by a final cancel, keeps its own error",
           "[audit][cancel]") {
   EventSequenceBuilder log("cancel-run");
-  log.RunStarted();
-  Planned(log, "stage_1", "q0", "m");
-  Planned(log, "stage_1", "q1", "m");
-  log.BatchPlanned("b1", "math", "stage_1", {"q0", "q1"}, 1);
-  log.BatchSubmitted("b1", "batch_1");
+  SubmitTwoRequests(log);
   log.BatchEnded("b1");
   log.RequestFailed("b1", "q0", 1, "server_error", v1::ERROR_CLASS_RETRYABLE);
   log.RequestFailed("b1", "q1", 1, "batch_cancelled", v1::ERROR_CLASS_CANCELLED);

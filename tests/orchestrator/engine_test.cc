@@ -3,6 +3,7 @@
 // failures on their own path, expiry, stage 2 from stage 1, and the manifest.
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -35,6 +36,26 @@ std::string TenThreeOnePlan(const std::string& kind) {
     plan += "    " + Id(i) + ": {kind: " + kind + ", attempts: " + std::to_string(attempts) + "}\n";
   }
   return plan;
+}
+
+// Runs a one-stage workflow of `samples` on `provider` as `run_id`; it must stop for a
+// person: kFailedPrecondition, a message naming `cause` and the command to go on.
+// `adjust` may change the request first.
+void RunUntilOperatorStop(EngineHarness& harness, const std::string& provider,
+                          const std::string& run_id, int samples, const std::string& cause,
+                          const std::function<void(RunRequest&)>& adjust = {}) {
+  harness.WriteDataset("data.jsonl", samples);
+  const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
+  RunRequest request = harness.Request();
+  request.run_id = run_id;
+  if (adjust) adjust(request);
+  auto stopped = StartRun(workflow, request);
+  REQUIRE_FALSE(stopped.ok());
+  const std::string message = stopped.status().message();
+  INFO(message);
+  CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
+  CHECK(message.find(cause) != std::string::npos);
+  CHECK(message.find("batchlog resume " + run_id) != std::string::npos);
 }
 
 void CheckTenThreeOne(const std::string& provider, const std::string& api) {
@@ -319,17 +340,8 @@ TEST_CASE("a batch-level failure takes its own path and is not a request-level r
     // and resume submits the same requests (here the 4th batch passes).
     EngineHarness harness(
         "batch_faults:\n  - {kind: token_limit_exceeded, batches: [1, 2, 3]}\n");
-    harness.WriteDataset("data.jsonl", 5);
-    const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false));
-    RunRequest request = harness.Request();
-    request.run_id = "too-big";
-    auto stopped = StartRun(workflow, request);
-    REQUIRE_FALSE(stopped.ok());
-    INFO(stopped.status().message());
-    CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
-    CHECK(stopped.status().message().find("token_limit_exceeded") != std::string::npos);
-    CHECK(stopped.status().message().find("3 times in a row") != std::string::npos);
-    CHECK(stopped.status().message().find("batchlog resume too-big") != std::string::npos);
+    RunUntilOperatorStop(harness, "oa", "too-big", 5,
+                         "token_limit_exceeded; the stage's batches failed so 3 times in a row");
     CHECK(harness.Stats()["openai"]["batches_created"] == 3);
     for (const events::v1::Event& event : EventsOf(harness, "too-big")) {
       CHECK_FALSE(event.has_requests_abandoned());
@@ -471,22 +483,6 @@ TEST_CASE("the enqueued-token quota holds new batches until enqueued ones end",
   CHECK(releases >= 1);
 }
 
-// Runs a one-stage workflow of `samples` on `provider` as `run_id`; it must stop for a
-// person: kFailedPrecondition, a message naming `cause` and the command to go on.
-void RunUntilOperatorStop(EngineHarness& harness, const std::string& provider,
-                          const std::string& run_id, int samples, const std::string& cause) {
-  harness.WriteDataset("data.jsonl", samples);
-  const auto workflow = harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false, provider));
-  RunRequest request = harness.Request();
-  request.run_id = run_id;
-  auto stopped = StartRun(workflow, request);
-  REQUIRE_FALSE(stopped.ok());
-  const std::string message = stopped.status().message();
-  INFO(message);
-  CHECK(stopped.status().code() == base::StatusCode::kFailedPrecondition);
-  CHECK(message.find(cause) != std::string::npos);
-  CHECK(message.find("batchlog resume " + run_id) != std::string::npos);
-}
 
 TEST_CASE("a failure only an operator can cure stops the run, and resume retries it",
           "[orchestrator][engine][operator]") {
@@ -673,12 +669,8 @@ TEST_CASE("a run against an in-process emulator (the demo) is never resumed",
   // Its providers died with the process; its workflow file names the real ones.
   EngineHarness harness(
       "control_faults:\n  - {operation: create, kind: quota_exceeded, api: openai, calls: [1]}\n");
-  harness.WriteDataset("data.jsonl", 3);
-  RunRequest request = harness.Request();
-  request.run_id = "demo-like";
-  request.in_process_emulator = true;
-  auto stopped = StartRun(harness.Write("wf.yaml", WorkflowYaml("data.jsonl", false)), request);
-  REQUIRE_FALSE(stopped.ok());
+  RunUntilOperatorStop(harness, "oa", "demo-like", 3, "insufficient_quota",
+                       [](RunRequest& request) { request.in_process_emulator = true; });
   CHECK(EventsOf(harness, "demo-like").front().run_started().in_process_emulator());
   auto refused = harness.Resume("demo-like");
   REQUIRE_FALSE(refused.ok());

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
@@ -24,6 +25,8 @@ TEST_CASE("JsonText lays a value out exactly as nlohmann's dump does", "[replay]
   value["run_id"] = "r1";
   value["seq"] = 42;
   value["negative"] = -7;
+  value["largest"] = std::numeric_limits<std::uint64_t>::max();
+  value["smallest"] = std::numeric_limits<std::int64_t>::min();
   value["flag"] = true;
   value["none"] = nullptr;
   value["empty_object"] = OrderedJson::object();

@@ -243,14 +243,19 @@ TEST_CASE("usage is summed over every billed attempt", "[replay][manifest]") {
   CHECK(stage["retry_batch_ids"] == Json::array({"provider_b2"}));
 }
 
-TEST_CASE("retry_status follows the retries of a stage", "[replay][manifest]") {
-  EventSequenceBuilder log;
+// wf/stage_1's requests a and b, in batch b1 (provider batch_1), which has just ended.
+void EndFirstBatchOfTwo(EventSequenceBuilder& log) {
   log.RunStarted();
   log.RequestPlanned("wf", "stage_1", "a");
   log.RequestPlanned("wf", "stage_1", "b");
   log.BatchPlanned("b1", "wf", "stage_1", {"a", "b"}, 1);
   log.BatchSubmitted("b1", "batch_1");
   log.BatchEnded("b1");
+}
+
+TEST_CASE("retry_status follows the retries of a stage", "[replay][manifest]") {
+  EventSequenceBuilder log;
+  EndFirstBatchOfTwo(log);
   log.RequestSucceeded("b1", "b", 1);
   const auto status = [&log]() { return Manifest(log.events())["workflows"]["wf"]["stage_1"]; };
   CHECK(status()["retry_status"] == "not_needed");
@@ -276,12 +281,7 @@ TEST_CASE("retry_status follows the retries of a stage", "[replay][manifest]") {
 TEST_CASE("retry_status is in_progress while retries run, even after a request ran out",
           "[replay][manifest]") {
   EventSequenceBuilder log;
-  log.RunStarted();
-  log.RequestPlanned("wf", "stage_1", "a");
-  log.RequestPlanned("wf", "stage_1", "b");
-  log.BatchPlanned("b1", "wf", "stage_1", {"a", "b"}, 1);
-  log.BatchSubmitted("b1", "batch_1");
-  log.BatchEnded("b1");
+  EndFirstBatchOfTwo(log);
   log.RequestFailed("b1", "a", 1, "timeout", v1::ERROR_CLASS_RETRYABLE);
   log.RequestFailed("b1", "b", 1, "timeout", v1::ERROR_CLASS_RETRYABLE);
   log.ResultsIngested("b1");
